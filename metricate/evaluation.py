@@ -1,0 +1,55 @@
+"""``evaluate``: score one clustering CSV on every index."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from metricate.errors import ColumnNotFoundError
+from metricate.load import load_clustering
+from metricate.metrics import DEFAULT_LARGE_N, EvaluationResult, PointSet, check_metric_names
+
+
+def evaluate(
+    path: str | Path,
+    *,
+    exclude: Iterable[str] | None = None,
+    force_all: bool = False,
+    large_n: int = DEFAULT_LARGE_N,
+    label_col: str | None = None,
+    embedding_cols: str | list[str] | None = None,
+    reference_col: str | None = None,
+) -> EvaluationResult:
+    """Load a clustering CSV and compute the 32 internal indices (and the 4 external
+    ones when ``reference_col`` names a column of true labels).
+
+    Noise points (label -1) are left out; rows with NaN/inf embeddings are dropped
+    with a warning. Pair-based indices are skipped above ``large_n`` points unless
+    ``force_all``.
+    """
+    exclude = check_metric_names(exclude)
+    started = time.perf_counter()
+    clustering = load_clustering(path, label_col=label_col, embedding_cols=embedding_cols)
+    reference = None
+    if reference_col is not None:
+        if reference_col not in clustering.frame.columns:
+            raise ColumnNotFoundError(
+                f"{clustering.path}: reference column {reference_col!r} not found"
+            )
+        reference = clustering.frame[reference_col].to_numpy()[~clustering.noise_mask]
+    points = PointSet(clustering.points, large_n=large_n)
+    result = points.evaluate(
+        clustering.point_labels, exclude=exclude, force_all=force_all, reference=reference
+    )
+    result.metadata = {
+        **clustering.metadata(),
+        "exclude": list(exclude),
+        "force_all": force_all,
+        "large_n": large_n,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    result.warnings = clustering.warnings + [
+        f"{clustering.path}: {warning}" for warning in result.warnings
+    ]
+    return result

@@ -1,0 +1,26 @@
+"""Clustering validity indices: the registry, the shared context and ``PointSet``."""
+
+from metricate.metrics.pointset import DEFAULT_LARGE_N, PointSet, check_metric_names
+from metricate.metrics.registry import (
+    EXTERNAL_METRICS,
+    INTERNAL_METRIC_NAMES,
+    INTERNAL_METRICS,
+    METRICS,
+    METRICS_BY_NAME,
+    Metric,
+)
+from metricate.metrics.result import EvaluationResult, MetricValue
+
+__all__ = [
+    "DEFAULT_LARGE_N",
+    "EXTERNAL_METRICS",
+    "INTERNAL_METRICS",
+    "INTERNAL_METRIC_NAMES",
+    "METRICS",
+    "METRICS_BY_NAME",
+    "EvaluationResult",
+    "Metric",
+    "MetricValue",
+    "PointSet",
+    "check_metric_names",
+]

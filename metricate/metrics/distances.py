@@ -1,0 +1,199 @@
+"""Pair distances of a point set, computed once and shared by every labelling.
+
+Distances come from coordinate differences (scipy's ``cdist``, which gives the same
+bits as ``pdist``), never from the ``|x|^2 + |y|^2 - 2 x.y`` expansion: that one turns
+exact ties into near-ties and changes the concordance counts of Gamma, Tau and G-plus.
+
+Two stores share one interface:
+
+- ``InMemoryDistances`` keeps the N x N matrix and the sorted pair distances. A
+  labelling costs O(N^2) memory reads and no new distance; a subset of the points
+  (a removal variant) reuses both.
+- ``StreamedDistances`` keeps nothing of size N^2: every request recomputes the
+  distances it needs in row blocks (memory proportional to N times the block size).
+  It is what ``force_all`` uses above ``large_n`` rows.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+import numpy as np
+from scipy.spatial.distance import cdist, pdist, squareform
+
+# scipy's cdist and numpy's sort and reductions release the GIL, so a few threads
+# use every core without copying the data into processes. Workers pin this to 1.
+_THREADS = max(1, min(4, int(os.environ.get("METRICATE_THREADS", 0)) or os.cpu_count() or 1))
+_ROW_BLOCK = 256
+_T = TypeVar("_T")
+
+
+def thread_count() -> int:
+    return _THREADS
+
+
+def parallel_map(function: Callable[..., _T], items: Sequence[object]) -> list[_T]:
+    """Run ``function`` over ``items`` on the library's threads, results in order."""
+    if _THREADS == 1 or len(items) < 2:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(min(_THREADS, len(items))) as pool:
+        return list(pool.map(function, items))
+
+
+def row_blocks(n: int, size: int = _ROW_BLOCK) -> list[tuple[int, int]]:
+    return [(start, min(n, start + size)) for start in range(0, n, size)]
+
+
+def condensed_offset(row: int, n: int) -> int:
+    """Index in ``pdist`` order of the pair (row, row + 1)."""
+    return row * n - row * (row + 1) // 2
+
+
+class InMemoryDistances:
+    """The N x N distance matrix and the sorted pair distances of one point set."""
+
+    def __init__(self, X: np.ndarray) -> None:
+        self.X = X
+        n = X.shape[0]
+        self.n = n
+        self.square = np.empty((n, n), dtype=np.float64)
+        condensed = np.empty(n * (n - 1) // 2, dtype=np.float64)
+
+        def fill(bounds: tuple[int, int]) -> None:
+            a, b = bounds
+            block = cdist(X[a:b], X)
+            self.square[a:b] = block
+            # Row i contributes its entries j > i, contiguously, at its condensed offset.
+            upper = np.arange(n)[None, :] > np.arange(a, b)[:, None]
+            values = block[upper]
+            start = condensed_offset(a, n)
+            condensed[start : start + values.size] = values
+
+        parallel_map(fill, row_blocks(n))
+        # Sorting takes about as long as the distances; it runs in the background
+        # while the first labelling's cluster reductions use the matrix.
+        self._sorted = condensed
+        self._has_ties = False
+        self._sorted_ready = threading.Event()
+        threading.Thread(target=self._sort, daemon=True).start()
+
+    def _sort(self) -> None:
+        # np.sort is several times faster than argsort; only the values are needed.
+        self._sorted.sort()
+        s = self._sorted
+        self._has_ties = bool(s.size > 1 and np.any(s[1:] == s[:-1]))
+        self._sorted_ready.set()
+
+    def sorted_pairs(self) -> tuple[np.ndarray, bool]:
+        self._sorted_ready.wait()
+        return self._sorted, self._has_ties
+
+    def to_rows(self, rows: np.ndarray) -> np.ndarray:
+        """Distances from the points ``rows`` to every point (len(rows) x N)."""
+        return self.square[rows]
+
+    def within(self, rows: np.ndarray) -> np.ndarray:
+        """Condensed distances among the points ``rows`` (same bits as pdist)."""
+        return squareform(self.square[np.ix_(rows, rows)], checks=False)
+
+    def count_below(
+        self, present: np.ndarray | None, values: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """For sorted unique ``values``: how many pairs of ``present`` points lie
+        strictly below each, and at or below each (None when no distance ties, where
+        the two differ by exactly the multiplicity of the value itself).
+        """
+        all_sorted, has_ties = self.sorted_pairs()
+        less = np.searchsorted(all_sorted, values, side="left")
+        less_equal = np.searchsorted(all_sorted, values, side="right") if has_ties else None
+        if present is None or present.size == self.n:
+            return less, less_equal
+        removed_sorted = self._removed_pairs(present)
+        if removed_sorted is None:
+            own = self.within(present)
+            own.sort()
+            less = np.searchsorted(own, values, side="left")
+            less_equal = np.searchsorted(own, values, side="right") if has_ties else None
+            return less, less_equal
+        less = less - np.searchsorted(removed_sorted, values, side="left")
+        if less_equal is not None:
+            less_equal = less_equal - np.searchsorted(removed_sorted, values, side="right")
+        return less, less_equal
+
+    def _removed_pairs(self, present: np.ndarray) -> np.ndarray | None:
+        """Sorted distances of the pairs touching a point outside ``present``, or
+        None when sorting the present pairs themselves is cheaper."""
+        keep = np.zeros(self.n, dtype=bool)
+        keep[present] = True
+        removed = np.flatnonzero(~keep)
+        n_present = present.size
+        n_removed_pairs = removed.size * n_present + removed.size * (removed.size - 1) // 2
+        if n_removed_pairs >= n_present * (n_present - 1) // 2:
+            return None
+        parts = [
+            self.square[np.ix_(removed, present)].ravel(),
+            squareform(self.square[np.ix_(removed, removed)], checks=False),
+        ]
+        out = np.concatenate(parts)
+        out.sort()
+        return out
+
+    def has_ties(self) -> bool:
+        return self.sorted_pairs()[1]
+
+
+class StreamedDistances:
+    """Distances recomputed in row blocks on demand; nothing of size N^2 is kept."""
+
+    def __init__(self, X: np.ndarray) -> None:
+        self.X = X
+        self.n = X.shape[0]
+
+    def to_rows(self, rows: np.ndarray) -> np.ndarray:
+        return cdist(self.X[rows], self.X)
+
+    def within(self, rows: np.ndarray) -> np.ndarray:
+        return pdist(self.X[rows])
+
+    def count_below(
+        self, present: np.ndarray | None, values: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        points = self.X if present is None else self.X[present]
+        n = points.shape[0]
+        # Histogram of every pair distance over the gaps between the query values;
+        # a cumulative sum turns it into the counts below each value.
+        hist_less = np.zeros(values.size + 1, dtype=np.int64)
+        hist_less_equal = np.zeros(values.size + 1, dtype=np.int64)
+
+        def count(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+            a, b = bounds
+            block = cdist(points[a:b], points[a:])
+            upper = np.arange(a, n)[None, :] > np.arange(a, b)[:, None]
+            pair_values = block[upper]
+            less = np.bincount(
+                np.searchsorted(values, pair_values, side="right"), minlength=values.size + 1
+            )
+            less_equal = np.bincount(
+                np.searchsorted(values, pair_values, side="left"), minlength=values.size + 1
+            )
+            return less, less_equal
+
+        for less, less_equal in parallel_map(count, _balanced_blocks(n)):
+            hist_less += less
+            hist_less_equal += less_equal
+        return np.cumsum(hist_less)[:-1], np.cumsum(hist_less_equal)[:-1]
+
+
+def _balanced_blocks(n: int) -> list[tuple[int, int]]:
+    # Upper-triangle rows shrink as the row index grows; equal-size row blocks are
+    # fine here because they are many more than the threads.
+    return row_blocks(n, _ROW_BLOCK)
+
+
+def iterate_chunks(rows: np.ndarray, size: int) -> Iterator[np.ndarray]:
+    for start in range(0, rows.size, size):
+        yield rows[start : start + size]
