@@ -13,7 +13,12 @@ from functools import cached_property
 import numpy as np
 from scipy.spatial.distance import cdist
 
-from metricate.metrics.distances import InMemoryDistances, StreamedDistances, parallel_map
+from metricate.metrics.distances import (
+    InMemoryDistances,
+    StreamedDistances,
+    parallel_map,
+    unique_sorted,
+)
 
 # Rows of the distance matrix reduced at a time (cache-sized), and rows per unit of
 # work; both fixed so the summation order, and so every bit of the result, does not
@@ -181,19 +186,14 @@ class Partition:
         if pairs.n_within == pairs.n_pairs:
             raise Undefined("no between-cluster pairs")
         assert self._distances is not None
-        values, counts = np.unique(pairs.within_sorted, return_counts=True)
-        present = None if self._rows is None else self._rows
-        less_all, less_equal_all = self._distances.count_below(present, values)
-        # Within pairs below each value: the sorted position of its first copy.
+        values, counts = unique_sorted(pairs.within_sorted)
+        less_all, multiplicity = self._distances.count_below(self._rows, values)
+        # Within pairs strictly below each value: the sorted position of its first copy.
         less_within = np.cumsum(counts) - counts
         n_between = pairs.n_pairs - pairs.n_within
         s_minus = int(np.dot(less_all - less_within, counts))
-        if less_equal_all is None:  # no two pair distances are equal
-            s_plus = pairs.n_within * n_between - s_minus
-        else:
-            le_within = np.cumsum(counts)
-            between_above = (pairs.n_pairs - less_equal_all) - (pairs.n_within - le_within)
-            s_plus = int(np.dot(between_above, counts))
+        ties = int(np.dot(multiplicity - counts, counts))  # (w, b) couples with d_w == d_b
+        s_plus = pairs.n_within * n_between - s_minus - ties
         return s_plus, s_minus
 
 

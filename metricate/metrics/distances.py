@@ -77,20 +77,21 @@ class InMemoryDistances:
         # Sorting takes about as long as the distances; it runs in the background
         # while the first labelling's cluster reductions use the matrix.
         self._sorted = condensed
-        self._has_ties = False
+        self._ties: tuple[np.ndarray, np.ndarray] = (np.empty(0), np.empty(0, dtype=np.int64))
         self._sorted_ready = threading.Event()
         threading.Thread(target=self._sort, daemon=True).start()
 
     def _sort(self) -> None:
         # np.sort is several times faster than argsort; only the values are needed.
         self._sorted.sort()
-        s = self._sorted
-        self._has_ties = bool(s.size > 1 and np.any(s[1:] == s[:-1]))
+        self._ties = tied_values(self._sorted)
         self._sorted_ready.set()
 
-    def sorted_pairs(self) -> tuple[np.ndarray, bool]:
+    def sorted_pairs(self) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """The sorted pair distances, and the values that occur more than once with
+        their multiplicities."""
         self._sorted_ready.wait()
-        return self._sorted, self._has_ties
+        return self._sorted, self._ties
 
     def to_rows(self, rows: np.ndarray) -> np.ndarray:
         """Distances from the points ``rows`` to every point (len(rows) x N)."""
@@ -102,27 +103,30 @@ class InMemoryDistances:
 
     def count_below(
         self, present: np.ndarray | None, values: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray | None]:
-        """For sorted unique ``values``: how many pairs of ``present`` points lie
-        strictly below each, and at or below each (None when no distance ties, where
-        the two differ by exactly the multiplicity of the value itself).
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """For sorted unique ``values`` (each a distance between two ``present``
+        points): how many pairs of present points lie strictly below each value, and
+        how many are equal to it (its multiplicity, at least 1).
         """
-        all_sorted, has_ties = self.sorted_pairs()
-        less = np.searchsorted(all_sorted, values, side="left")
-        less_equal = np.searchsorted(all_sorted, values, side="right") if has_ties else None
-        if present is None or present.size == self.n:
-            return less, less_equal
-        removed_sorted = self._removed_pairs(present)
-        if removed_sorted is None:
+        all_sorted, (tied, tied_counts) = self.sorted_pairs()
+        if present is not None and present.size == self.n:
+            present = None
+        removed = None if present is None else self._removed_pairs(present)
+        if present is not None and removed is None:
             own = self.within(present)
             own.sort()
-            less = np.searchsorted(own, values, side="left")
-            less_equal = np.searchsorted(own, values, side="right") if has_ties else None
-            return less, less_equal
-        less = less - np.searchsorted(removed_sorted, values, side="left")
-        if less_equal is not None:
-            less_equal = less_equal - np.searchsorted(removed_sorted, values, side="right")
-        return less, less_equal
+            return _search(own, values), _multiplicity(values, *tied_values(own))
+        less = _search(all_sorted, values)
+        multiplicity = _multiplicity(values, tied, tied_counts)
+        if removed is not None:
+            less -= _search(removed, values)
+            hit = _members(tied, values)
+            if hit.any():
+                v = values[hit]
+                multiplicity[hit] -= np.searchsorted(removed, v, "right") - np.searchsorted(
+                    removed, v, "left"
+                )
+        return less, multiplicity
 
     def _removed_pairs(self, present: np.ndarray) -> np.ndarray | None:
         """Sorted distances of the pairs touching a point outside ``present``, or
@@ -142,8 +146,49 @@ class InMemoryDistances:
         out.sort()
         return out
 
-    def has_ties(self) -> bool:
-        return self.sorted_pairs()[1]
+
+
+def tied_values(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The values occurring more than once in a sorted array, and how often."""
+    repeat = np.flatnonzero(sorted_values[1:] == sorted_values[:-1])
+    if repeat.size == 0:
+        return np.empty(0), np.empty(0, dtype=np.int64)
+    values, counts = unique_sorted(sorted_values[repeat])
+    return values, counts + 1
+
+
+def unique_sorted(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(..., return_counts=True)`` for an array that is already sorted."""
+    if sorted_values.size == 0:
+        return sorted_values, np.empty(0, dtype=np.int64)
+    first = np.empty(sorted_values.size, dtype=bool)
+    first[0] = True
+    np.not_equal(sorted_values[1:], sorted_values[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    counts = np.diff(np.append(starts, sorted_values.size))
+    return sorted_values[starts], counts
+
+
+def _members(tied: np.ndarray, values: np.ndarray) -> np.ndarray:
+    if tied.size == 0:
+        return np.zeros(values.size, dtype=bool)
+    idx = np.minimum(np.searchsorted(tied, values), tied.size - 1)
+    return tied[idx] == values
+
+
+def _multiplicity(values: np.ndarray, tied: np.ndarray, tied_counts: np.ndarray) -> np.ndarray:
+    multiplicity = np.ones(values.size, dtype=np.int64)
+    hit = _members(tied, values)
+    if hit.any():
+        multiplicity[hit] = tied_counts[np.searchsorted(tied, values[hit])]
+    return multiplicity
+
+
+def _search(sorted_values: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """searchsorted (left) split across threads: it releases the GIL."""
+    parts = np.array_split(queries, _THREADS) if queries.size > 100_000 else [queries]
+    found = parallel_map(lambda q: np.searchsorted(sorted_values, q, side="left"), parts)
+    return np.concatenate(found) if len(found) > 1 else found[0]
 
 
 class StreamedDistances:
@@ -161,7 +206,7 @@ class StreamedDistances:
 
     def count_below(
         self, present: np.ndarray | None, values: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray | None]:
+    ) -> tuple[np.ndarray, np.ndarray]:
         points = self.X if present is None else self.X[present]
         n = points.shape[0]
         # Histogram of every pair distance over the gaps between the query values;
@@ -185,7 +230,8 @@ class StreamedDistances:
         for less, less_equal in parallel_map(count, _balanced_blocks(n)):
             hist_less += less
             hist_less_equal += less_equal
-        return np.cumsum(hist_less)[:-1], np.cumsum(hist_less_equal)[:-1]
+        less = np.cumsum(hist_less)[:-1]
+        return less, np.cumsum(hist_less_equal)[:-1] - less
 
 
 def _balanced_blocks(n: int) -> list[tuple[int, int]]:
