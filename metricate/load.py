@@ -8,6 +8,8 @@ string-array column (``"[0.1, 0.2]"`` or ``"[0.1 0.2]"``).
 
 from __future__ import annotations
 
+import hashlib
+import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +58,7 @@ class Clustering:
     embedding_cols: list[str]
     embedding_format: EmbeddingFormat
     array_separator: str = ", "
+    content_hash: str = ""
     n_rows_read: int = 0
     n_dropped: int = 0
     warnings: list[str] = field(default_factory=list)
@@ -88,6 +91,7 @@ class Clustering:
     def metadata(self) -> dict[str, object]:
         return {
             "file": str(self.path),
+            "sha256": self.content_hash,
             "label_col": self.label_col,
             "embedding_cols": list(self.embedding_cols),
             "embedding_format": self.embedding_format,
@@ -111,7 +115,7 @@ def load_clustering(
     ``InsufficientClustersError`` with a one-line message naming the file.
     """
     path = Path(path)
-    frame = _read_csv(path)
+    frame, content_hash = _read_csv(path)
     label_name = _find_label_column(path, frame, label_col)
     labels = _parse_labels(path, frame[label_name])
     names, fmt = _find_embedding_columns(path, frame, label_name, embedding_cols)
@@ -148,6 +152,7 @@ def load_clustering(
         embedding_cols=names,
         embedding_format=fmt,
         array_separator=separator,
+        content_hash=content_hash,
         n_rows_read=int(finite.size),
         n_dropped=n_dropped,
         warnings=warnings,
@@ -160,23 +165,26 @@ def load_clustering(
     return clustering
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
+    """The file's rows and the SHA-256 of its bytes (read once, parsed from memory)."""
     if not path.exists():
         raise InvalidCSVError(f"{path}: file not found")
     if not path.is_file():
         raise InvalidCSVError(f"{path}: not a regular file")
     try:
-        frame = pd.read_csv(path)
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InvalidCSVError(f"{path}: cannot read file ({exc.strerror})") from None
+    try:
+        frame = pd.read_csv(io.BytesIO(data))
     except pd.errors.EmptyDataError:
         raise InvalidCSVError(f"{path}: file is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InvalidCSVError(f"{path}: cannot parse CSV ({first_line})") from None
-    except OSError as exc:
-        raise InvalidCSVError(f"{path}: cannot read file ({exc.strerror})") from None
     if frame.shape[0] == 0:
         raise InvalidCSVError(f"{path}: file has a header but no rows")
-    return frame
+    return frame, hashlib.sha256(data).hexdigest()
 
 
 def _find_label_column(path: Path, frame: pd.DataFrame, label_col: str | None) -> str:

@@ -1,0 +1,1 @@
+"""The `metricate` command line."""
