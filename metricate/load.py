@@ -294,7 +294,7 @@ def _parse_array_column(path: Path, column: pd.Series) -> tuple[np.ndarray, str]
     name = column.name
     if column.isna().any():
         first = int(np.flatnonzero(column.isna().to_numpy())[0])
-        raise InvalidCSVError(f"{path}: embedding column {name!r} is empty in row {first + 2}")
+        raise InvalidCSVError(f"{path}: embedding column {name!r} is empty on line {first + 2}")
     text = column.astype(str)
     separator = ", " if text.iloc[0].count(",") else " "
     cleaned = text.str.replace(r"[\[\],]", " ", regex=True)
@@ -302,8 +302,8 @@ def _parse_array_column(path: Path, column: pd.Series) -> tuple[np.ndarray, str]
     if lengths.min() != lengths.max():
         row = int(np.flatnonzero(lengths != lengths[0])[0])
         raise InvalidCSVError(
-            f"{path}: ragged embeddings in column {name!r}: row 2 has {lengths[0]} values, "
-            f"row {row + 2} has {lengths[row]}"
+            f"{path}: ragged embeddings in column {name!r}: line 2 has {lengths[0]} values, "
+            f"line {row + 2} has {lengths[row]}"
         )
     try:
         values = np.array(" ".join(cleaned.tolist()).split(), dtype=np.float64)

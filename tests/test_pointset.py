@@ -1,0 +1,233 @@
+"""PointSet: reuse across labellings and subsets, invariances, large_n, exclusions."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits, make_blobs
+
+from metricate import InsufficientClustersError, InvalidOptionError, PointSet
+from metricate.metrics import INTERNAL_METRICS, pointset
+
+PAIR_BASED = [m.name for m in INTERNAL_METRICS if m.needs_pairs]
+
+
+def blobs(n=240, d=4, k=4, seed=0, std=1.0):
+    return make_blobs(n_samples=n, n_features=d, centers=k, cluster_std=std, random_state=seed)
+
+
+def same_values(a, b):
+    """Equal bit for bit, NaN equal to NaN."""
+    va, vb = a.values(), b.values()
+    assert list(va) == list(vb)
+    for name in va:
+        x, y = va[name], vb[name]
+        assert (math.isnan(x) and math.isnan(y)) or x == y, (name, x, y)
+
+
+def test_reusing_a_point_set_gives_bit_identical_values_to_a_fresh_one():
+    X, y = blobs()
+    rng = np.random.default_rng(0)
+    labellings = [y, rng.permutation(y), np.where(y == 3, 2, y)]
+    shared = PointSet(X)
+    for labels in labellings:
+        same_values(shared.evaluate(labels), PointSet(X).evaluate(labels))
+
+
+def test_subset_gives_bit_identical_values_to_a_fresh_point_set_of_those_points():
+    X, y = blobs(300)
+    parent = PointSet(X)
+    parent.evaluate(y)
+    for rows in (np.arange(0, 300, 2), np.setdiff1d(np.arange(300), [5, 17, 200])):
+        same_values(parent.subset(rows).evaluate(y[rows]), PointSet(X[rows]).evaluate(y[rows]))
+
+
+def test_subset_reuses_the_parent_distances():
+    X, y = blobs(200)
+    parent = PointSet(X)
+    parent.evaluate(y)
+    store = parent._store
+    child = parent.subset(np.arange(150))
+    child.evaluate(y[:150])
+    assert child._root is parent and parent._store is store and child._store is None
+
+
+def test_noise_labels_are_left_out():
+    X, y = blobs(200)
+    labels = y.copy()
+    labels[::10] = -1
+    kept = labels != -1
+    result = PointSet(X).evaluate(labels)
+    same_values(result, PointSet(X[kept]).evaluate(labels[kept]))
+    assert result.metadata["n_noise"] == 20
+    assert result.metadata["n_samples"] == 180
+
+
+def test_values_do_not_depend_on_point_order():
+    X, y = blobs(200, seed=3)
+    order = np.random.default_rng(1).permutation(200)
+    a = PointSet(X).evaluate(y).values()
+    b = PointSet(X[order]).evaluate(y[order]).values()
+    for name in a:
+        assert b[name] == pytest.approx(a[name], rel=1e-9, nan_ok=True), name
+
+
+def test_values_do_not_depend_on_cluster_ids():
+    X, y = blobs(200, seed=4)
+    renamed = np.array([40, 7, 1000, 3])[y]
+    a = PointSet(X).evaluate(y).values()
+    b = PointSet(X).evaluate(renamed).values()
+    for name in a:
+        assert b[name] == pytest.approx(a[name], rel=1e-9, nan_ok=True), name
+
+
+# Indices whose value must get worse when 30% of the labels of well-separated blobs
+# are shuffled: each rewards compact, separated clusters, and shuffling mixes them.
+WORSENS = [
+    "Silhouette", "Davies-Bouldin", "Calinski-Harabasz", "Dunn Index", "SSE", "NCI",
+    "Ball-Hall", "Ratkowsky-Lance", "Ray-Turi", "RMSSTD", "R-squared", "Wemmert-Gancarski",
+    "CS index", "COP", "Det Ratio", "Gamma", "Generalized Dunn", "G-plus", "I-index (PBM)",
+    "Log_Det_Ratio", "McClain-Rao", "Point-Biserial", "SD validity", "Tau", "Trace_WiB",
+    "Ksq_DetW", "Banfield-Raftery", "Negentropy", "NIVA", "Score Function", "Scott-Symons",
+]
+
+
+def test_shuffling_labels_scores_worse_on_every_index():
+    X, y = blobs(600, d=6, k=5, seed=7, std=0.8)
+    rng = np.random.default_rng(2)
+    noisy = y.copy()
+    idx = rng.choice(600, 180, replace=False)
+    noisy[idx] = rng.permutation(noisy[idx])
+    points = PointSet(X)
+    good, bad = points.evaluate(y), points.evaluate(noisy)
+    for name in WORSENS:
+        g, b = good[name], bad[name]
+        assert g.computed and b.computed, name
+        if g.direction == "higher":
+            assert b.value < g.value, name
+        else:
+            assert b.value > g.value, name
+
+
+def test_exclude_skips_named_metrics_and_marks_them():
+    X, y = blobs()
+    result = PointSet(X).evaluate(y, exclude=["Gamma", "SSE"])
+    assert not result["Gamma"].computed and result["Gamma"].reason == "excluded"
+    assert math.isnan(result["SSE"].value)
+    assert result.metrics_computed == 30
+    assert result.metrics_failed == ["SSE", "Gamma"]
+
+
+def test_excluding_every_pair_metric_computes_no_distances():
+    X, y = blobs()
+    points = PointSet(X)
+    points.evaluate(y, exclude=PAIR_BASED)
+    assert not points.has_distances
+
+
+def test_unknown_metric_name_is_an_error_listing_valid_names():
+    X, y = blobs()
+    with pytest.raises(InvalidOptionError, match="unknown metric.*'Nope'.*Silhouette, Davies"):
+        PointSet(X).evaluate(y, exclude=["Nope"])
+
+
+def test_pair_metrics_skipped_above_large_n_with_one_warning():
+    X, y = blobs(300)
+    points = PointSet(X, large_n=200)
+    result = points.evaluate(y)
+    assert not points.has_distances
+    for name in PAIR_BASED:
+        assert not result[name].computed and "large_n=200" in result[name].reason
+    assert result.metrics_computed == 32 - len(PAIR_BASED)
+    assert "skipped 12 pair-based metrics" in result.warnings[0]
+
+
+def test_force_all_above_large_n_streams_and_matches_in_memory(monkeypatch):
+    X, y = make_blobs(n_samples=500, n_features=3, centers=4, random_state=1)
+    X = np.round(X, 1)  # ties among distances, to exercise exact tie counting
+    labels = y.copy()
+    labels[::7] = (labels[::7] + 1) % 4
+    in_memory = PointSet(X).evaluate(labels)
+    monkeypatch.setattr(pointset, "IN_MEMORY_MAX_POINTS", 100)
+    streamed_set = PointSet(X, large_n=100)
+    streamed = streamed_set.evaluate(labels, force_all=True)
+    assert not streamed_set.has_distances
+    for name, value in in_memory.values().items():
+        assert streamed[name].value == pytest.approx(value, rel=1e-12, nan_ok=True), name
+    # and a subset of a streamed point set
+    rows = np.arange(0, 500, 3)
+    sub = streamed_set.subset(rows).evaluate(labels[rows], force_all=True)
+    fresh = PointSet(X[rows]).evaluate(labels[rows])
+    for name, value in fresh.values().items():
+        assert sub[name].value == pytest.approx(value, rel=1e-12, nan_ok=True), name
+
+
+def test_one_cluster_is_an_error():
+    X, _ = blobs(50)
+    with pytest.raises(InsufficientClustersError, match="at least 2 clusters"):
+        PointSet(X).evaluate(np.zeros(50, dtype=int))
+
+
+def test_only_noise_and_one_cluster_is_an_error():
+    X, _ = blobs(50)
+    labels = np.full(50, -1)
+    labels[:10] = 3
+    with pytest.raises(InsufficientClustersError):
+        PointSet(X).evaluate(labels)
+
+
+def test_wrong_label_count_is_an_error():
+    X, y = blobs(50)
+    with pytest.raises(InvalidOptionError, match="expected 50 labels"):
+        PointSet(X).evaluate(y[:49])
+
+
+def test_determinant_indices_undefined_when_dimensions_exceed_cluster_sizes():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 60))  # p = 60 > N - K
+    y = np.repeat(np.arange(4), 10)
+    result = PointSet(X).evaluate(y)
+    for name in ("Det Ratio", "Log_Det_Ratio", "Trace_WiB", "Ksq_DetW", "Negentropy",
+                 "Scott-Symons"):
+        assert not result[name].computed, name
+        assert "p=60" in result[name].reason
+    assert "singular" in result["Det Ratio"].reason
+    assert any(w.startswith("Det Ratio: ") for w in result.warnings)
+    assert result["Silhouette"].computed
+
+
+def test_singleton_clusters_make_log_scatter_indices_undefined():
+    X, y = blobs(60, d=2, k=3)
+    labels = y.copy()
+    labels[0] = 9
+    result = PointSet(X).evaluate(labels)
+    assert not result["Banfield-Raftery"].computed
+    assert "zero scatter" in result["Banfield-Raftery"].reason
+    assert result["Silhouette"].computed
+
+
+def test_all_singletons_leave_no_within_pairs():
+    X, _ = blobs(12, d=2, k=3)
+    result = PointSet(X).evaluate(np.arange(12))
+    for name in ("Gamma", "Tau", "G-plus", "McClain-Rao", "Point-Biserial"):
+        assert not result[name].computed, name
+        assert "within-cluster pairs" in result[name].reason
+
+
+def test_overflowing_determinant_is_undefined_not_inf():
+    X, y = blobs(400, d=40, k=3, std=1e5)
+    result = PointSet(X).evaluate(y)
+    assert not result["Ksq_DetW"].computed
+    assert "outside float64 range" in result["Ksq_DetW"].reason
+    assert result["Log_Det_Ratio"].computed
+
+
+def test_real_data_digits_every_index_defined():
+    digits = load_digits()
+    X = digits.data + np.random.default_rng(0).normal(0, 0.01, digits.data.shape)
+    result = PointSet(X).evaluate(digits.target)
+    undefined = {m.name for m in result.metrics if not m.computed}
+    assert undefined <= {"S_Dbw", "Ksq_DetW"}, undefined
+    assert 0.1 < result["Silhouette"].value < 0.3
