@@ -131,9 +131,7 @@ def load_clustering(
                 f"using all {len(names)} numeric columns except the label as dimensions"
             )
     if X.shape[1] < 2:
-        raise InvalidCSVError(
-            f"{path}: embeddings need at least 2 dimensions, found {X.shape[1]}"
-        )
+        raise InvalidCSVError(f"{path}: embeddings need at least 2 dimensions, found {X.shape[1]}")
     finite = np.isfinite(X).all(axis=1)
     n_dropped = int(X.shape[0] - np.count_nonzero(finite))
     if n_dropped:
@@ -283,9 +281,7 @@ def _numeric_block(path: Path, frame: pd.DataFrame, names: list[str]) -> np.ndar
     block = frame[names]
     not_numeric = [n for n in names if not pd.api.types.is_numeric_dtype(block[n])]
     if not_numeric:
-        raise InvalidCSVError(
-            f"{path}: embedding column(s) {not_numeric} are not numeric"
-        )
+        raise InvalidCSVError(f"{path}: embedding column(s) {not_numeric} are not numeric")
     return block.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
@@ -298,7 +294,7 @@ def _parse_array_column(path: Path, column: pd.Series) -> tuple[np.ndarray, str]
     text = column.astype(str)
     separator = ", " if text.iloc[0].count(",") else " "
     cleaned = text.str.replace(r"[\[\],]", " ", regex=True)
-    lengths = cleaned.str.split().str.len().to_numpy()
+    lengths = cleaned.str.count(r"\S+").to_numpy()
     if lengths.min() != lengths.max():
         row = int(np.flatnonzero(lengths != lengths[0])[0])
         raise InvalidCSVError(

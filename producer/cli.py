@@ -45,13 +45,20 @@ def cli() -> None:
 @cli.command()
 @click.argument("csv", type=click.Path(dir_okay=False, path_type=str))
 @click.option(
-    "--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-    show_default=True, help="Output format.",
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
 )
 @click.option("--exclude", multiple=True, help="Metric name(s) to skip (repeat or comma-separate).")
 @click.option("--force-all", is_flag=True, help="Compute pair-based metrics above --large-n too.")
 @click.option(
-    "--large-n", type=click.IntRange(min=2), default=50_000, show_default=True,
+    "--large-n",
+    type=click.IntRange(min=2),
+    default=50_000,
+    show_default=True,
     help="Above this many points, pair-based metrics are skipped unless --force-all.",
 )
 @click.option("--label-col", help="Label column (default: detected by name).")

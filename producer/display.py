@@ -39,8 +39,15 @@ def print_evaluation(result: EvaluationResult) -> None:
 
 def print_metric_registry() -> None:
     rows = [
-        (str(i), m.name, m.kind, m.direction, m.range_text, "yes" if m.needs_pairs else "",
-         m.description)
+        (
+            str(i),
+            m.name,
+            m.kind,
+            m.direction,
+            m.range_text,
+            "yes" if m.needs_pairs else "",
+            m.description,
+        )
         for i, m in enumerate(METRICS, start=1)
     ]
     header = ("#", "name", "kind", "better", "range", "pairs", "description")

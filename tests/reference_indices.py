@@ -197,8 +197,7 @@ def scott_symons(X, labels):
 
 def banfield_raftery(X, labels):
     return sum(
-        len(g) * math.log(((g - g.mean(axis=0)) ** 2).sum() / len(g))
-        for g in _clusters(X, labels)
+        len(g) * math.log(((g - g.mean(axis=0)) ** 2).sum() / len(g)) for g in _clusters(X, labels)
     )
 
 

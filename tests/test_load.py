@@ -218,7 +218,9 @@ def test_ragged_string_arrays(tmp_path, points):
     text = (tmp_path / "a.csv").read_text().splitlines()
     text[5] = text[5].replace("]", ", 1.0]")
     (tmp_path / "a.csv").write_text("\n".join(text) + "\n")
-    check_error(InvalidCSVError, "ragged embeddings.*line 2 has 3 values, line 6 has 4", tmp_path / "a.csv")
+    check_error(
+        InvalidCSVError, "ragged embeddings.*line 2 has 3 values, line 6 has 4", tmp_path / "a.csv"
+    )
 
 
 def test_all_rows_non_finite(tmp_path, points):
@@ -239,7 +241,13 @@ def test_evaluate_returns_metadata_and_serialises(tmp_path, points):
     assert len(meta["sha256"]) == 64
     frame = result.to_dataframe()
     assert list(frame.columns) == [
-        "name", "value", "direction", "range", "kind", "computed", "reason",
+        "name",
+        "value",
+        "direction",
+        "range",
+        "kind",
+        "computed",
+        "reason",
     ]
     assert len(frame) == 32
     data = json.loads(result.to_json())
@@ -261,7 +269,9 @@ def test_evaluate_with_reference_column_adds_external_indices(tmp_path, points):
 def test_cli_evaluate_json(tmp_path, points):
     X, y = points
     path = write_columns(tmp_path / "a.csv", X, y)
-    out = CliRunner().invoke(cli, ["evaluate", str(path), "--format", "json", "--exclude", "SSE,Gamma"])
+    out = CliRunner().invoke(
+        cli, ["evaluate", str(path), "--format", "json", "--exclude", "SSE,Gamma"]
+    )
     assert out.exit_code == 0, out.output
     data = json.loads(out.stdout)
     assert data["metrics_failed"] == ["SSE", "Gamma"]

@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+import reference_indices as ref
 from scipy.stats import entropy, kendalltau, pointbiserialr
 from sklearn.datasets import load_iris, load_wine, make_blobs
 from sklearn.metrics import (
@@ -18,16 +19,41 @@ from sklearn.metrics import (
     silhouette_score,
 )
 
-import reference_indices as ref
 from metricate import PointSet
 from metricate.metrics import INTERNAL_METRIC_NAMES, METRICS
 
 SPEC_ORDER = [
-    "Silhouette", "Davies-Bouldin", "Calinski-Harabasz", "Dunn Index", "SSE", "NCI",
-    "Ball-Hall", "Ratkowsky-Lance", "Ray-Turi", "RMSSTD", "R-squared", "Wemmert-Gancarski",
-    "CS index", "COP", "S_Dbw", "Det Ratio", "Gamma", "Generalized Dunn", "G-plus",
-    "I-index (PBM)", "Log_Det_Ratio", "McClain-Rao", "Point-Biserial", "SD validity", "Tau",
-    "Trace_WiB", "Ksq_DetW", "Banfield-Raftery", "Negentropy", "NIVA", "Score Function",
+    "Silhouette",
+    "Davies-Bouldin",
+    "Calinski-Harabasz",
+    "Dunn Index",
+    "SSE",
+    "NCI",
+    "Ball-Hall",
+    "Ratkowsky-Lance",
+    "Ray-Turi",
+    "RMSSTD",
+    "R-squared",
+    "Wemmert-Gancarski",
+    "CS index",
+    "COP",
+    "S_Dbw",
+    "Det Ratio",
+    "Gamma",
+    "Generalized Dunn",
+    "G-plus",
+    "I-index (PBM)",
+    "Log_Det_Ratio",
+    "McClain-Rao",
+    "Point-Biserial",
+    "SD validity",
+    "Tau",
+    "Trace_WiB",
+    "Ksq_DetW",
+    "Banfield-Raftery",
+    "Negentropy",
+    "NIVA",
+    "Score Function",
     "Scott-Symons",
 ]
 
@@ -58,7 +84,10 @@ def test_registry_has_the_32_internal_indices_in_spec_order():
 
 def test_registry_lists_the_4_external_indices_after_the_internal_ones():
     assert [m.name for m in METRICS[32:]] == [
-        "Adjusted Rand Index", "Van Dongen", "Variation of Information", "Omega",
+        "Adjusted Rand Index",
+        "Van Dongen",
+        "Variation of Information",
+        "Omega",
     ]
     assert all(m.kind == "external" for m in METRICS[32:])
 

@@ -86,11 +86,37 @@ def test_values_do_not_depend_on_cluster_ids():
 # Indices whose value must get worse when 30% of the labels of well-separated blobs
 # are shuffled: each rewards compact, separated clusters, and shuffling mixes them.
 WORSENS = [
-    "Silhouette", "Davies-Bouldin", "Calinski-Harabasz", "Dunn Index", "SSE", "NCI",
-    "Ball-Hall", "Ratkowsky-Lance", "Ray-Turi", "RMSSTD", "R-squared", "Wemmert-Gancarski",
-    "CS index", "COP", "Det Ratio", "Gamma", "Generalized Dunn", "G-plus", "I-index (PBM)",
-    "Log_Det_Ratio", "McClain-Rao", "Point-Biserial", "SD validity", "Tau", "Trace_WiB",
-    "Ksq_DetW", "Banfield-Raftery", "Negentropy", "NIVA", "Score Function", "Scott-Symons",
+    "Silhouette",
+    "Davies-Bouldin",
+    "Calinski-Harabasz",
+    "Dunn Index",
+    "SSE",
+    "NCI",
+    "Ball-Hall",
+    "Ratkowsky-Lance",
+    "Ray-Turi",
+    "RMSSTD",
+    "R-squared",
+    "Wemmert-Gancarski",
+    "CS index",
+    "COP",
+    "Det Ratio",
+    "Gamma",
+    "Generalized Dunn",
+    "G-plus",
+    "I-index (PBM)",
+    "Log_Det_Ratio",
+    "McClain-Rao",
+    "Point-Biserial",
+    "SD validity",
+    "Tau",
+    "Trace_WiB",
+    "Ksq_DetW",
+    "Banfield-Raftery",
+    "Negentropy",
+    "NIVA",
+    "Score Function",
+    "Scott-Symons",
 ]
 
 
@@ -189,8 +215,14 @@ def test_determinant_indices_undefined_when_dimensions_exceed_cluster_sizes():
     X = rng.normal(size=(40, 60))  # p = 60 > N - K
     y = np.repeat(np.arange(4), 10)
     result = PointSet(X).evaluate(y)
-    for name in ("Det Ratio", "Log_Det_Ratio", "Trace_WiB", "Ksq_DetW", "Negentropy",
-                 "Scott-Symons"):
+    for name in (
+        "Det Ratio",
+        "Log_Det_Ratio",
+        "Trace_WiB",
+        "Ksq_DetW",
+        "Negentropy",
+        "Scott-Symons",
+    ):
         assert not result[name].computed, name
         assert "p=60" in result[name].reason
     assert "singular" in result["Det Ratio"].reason

@@ -147,7 +147,6 @@ class InMemoryDistances:
         return out
 
 
-
 def tied_values(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The values occurring more than once in a sorted array, and how often."""
     repeat = np.flatnonzero(sorted_values[1:] == sorted_values[:-1])
@@ -187,7 +186,7 @@ def _multiplicity(values: np.ndarray, tied: np.ndarray, tied_counts: np.ndarray)
 def _search(sorted_values: np.ndarray, queries: np.ndarray) -> np.ndarray:
     """searchsorted (left) split across threads: it releases the GIL."""
     parts = np.array_split(queries, _THREADS) if queries.size > 100_000 else [queries]
-    found = parallel_map(lambda q: np.searchsorted(sorted_values, q, side="left"), parts)
+    found = parallel_map(lambda q: np.asarray(np.searchsorted(sorted_values, q, "left")), parts)
     return np.concatenate(found) if len(found) > 1 else found[0]
 
 

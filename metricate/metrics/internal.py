@@ -387,8 +387,11 @@ def _cluster_logdets(c: Partition, what: str) -> np.ndarray:
         )
     return np.array(
         [
-            _spd_logdet(c.cluster_scatter(k), f"scatter matrix of cluster {k}",
-                        f"p={c.p}, n_k={int(c.sizes[k])}")
+            _spd_logdet(
+                c.cluster_scatter(k),
+                f"scatter matrix of cluster {k}",
+                f"p={c.p}, n_k={int(c.sizes[k])}",
+            )
             for k in range(c.k)
         ]
     )
@@ -429,9 +432,9 @@ def niva(c: Partition) -> float:
 
 def score_function(c: Partition) -> float:
     """1 - 1/exp(exp(bcd - wcd)) (Saitta, Raphael & Smith 2007). Higher is better."""
-    bcd = float(
-        np.sum(c.sizes * np.linalg.norm(c.centroids - c.grand_centroid, axis=1))
-    ) / (c.n * c.k)
+    bcd = float(np.sum(c.sizes * np.linalg.norm(c.centroids - c.grand_centroid, axis=1))) / (
+        c.n * c.k
+    )
     wcd = float(np.sum(c.mean_dist_to_centroid))
     # 1 - exp(-exp(x)) without cancellation; exp(x) = inf correctly gives 1.
     with np.errstate(over="ignore"):

@@ -198,6 +198,4 @@ def _compute(metric: Metric, partition: Partition) -> MetricValue:
     if value < lo - tolerance or value > hi + tolerance:
         return _not_computed(metric, f"value {value:.6g} is outside the index's range")
     value = min(max(value, lo), hi)  # rounding error only, at most 1e-9 relative
-    return MetricValue(
-        metric.name, value, metric.direction, metric.range_text, metric.kind, True
-    )
+    return MetricValue(metric.name, value, metric.direction, metric.range_text, metric.kind, True)
