@@ -263,3 +263,28 @@ def test_real_data_digits_every_index_defined():
     undefined = {m.name for m in result.metrics if not m.computed}
     assert undefined <= {"S_Dbw", "Ksq_DetW"}, undefined
     assert 0.1 < result["Silhouette"].value < 0.3
+
+
+SCRIPT = """
+import json
+from sklearn.datasets import make_blobs
+from metricate import PointSet
+X, y = make_blobs(n_samples=1500, n_features=20, centers=7, random_state=0)
+print(json.dumps({k: repr(v) for k, v in PointSet(X).evaluate(y).values().items()}))
+"""
+
+
+def test_values_bit_identical_whatever_the_thread_count():
+    import json
+    import os
+    import subprocess
+    import sys
+
+    outputs = []
+    for threads in ("1", "3"):
+        env = {**os.environ, "METRICATE_THREADS": threads, "OPENBLAS_NUM_THREADS": threads}
+        proc = subprocess.run(
+            [sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, check=True
+        )
+        outputs.append(json.loads(proc.stdout))
+    assert outputs[0] == outputs[1]

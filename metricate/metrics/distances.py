@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -29,6 +29,7 @@ from scipy.spatial.distance import cdist, pdist, squareform
 # use every core without copying the data into processes. Workers pin this to 1.
 _THREADS = max(1, min(4, int(os.environ.get("METRICATE_THREADS", 0)) or os.cpu_count() or 1))
 _ROW_BLOCK = 256
+_STREAM_ROW_BLOCK = 64
 _T = TypeVar("_T")
 
 
@@ -208,37 +209,25 @@ class StreamedDistances:
     ) -> tuple[np.ndarray, np.ndarray]:
         points = self.X if present is None else self.X[present]
         n = points.shape[0]
-        # Histogram of every pair distance over the gaps between the query values;
-        # a cumulative sum turns it into the counts below each value.
+        # Histogram of every pair distance over the gaps between the query values; a
+        # cumulative sum turns it into the counts below each value. Blocks are taken
+        # a few at a time so memory stays at a few row blocks plus the histograms.
         hist_less = np.zeros(values.size + 1, dtype=np.int64)
         hist_less_equal = np.zeros(values.size + 1, dtype=np.int64)
 
-        def count(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        def positions(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
             a, b = bounds
             block = cdist(points[a:b], points[a:])
-            upper = np.arange(a, n)[None, :] > np.arange(a, b)[:, None]
-            pair_values = block[upper]
-            less = np.bincount(
-                np.searchsorted(values, pair_values, side="right"), minlength=values.size + 1
+            pair_values = block[np.arange(a, n)[None, :] > np.arange(a, b)[:, None]]
+            return (
+                np.searchsorted(values, pair_values, side="right"),
+                np.searchsorted(values, pair_values, side="left"),
             )
-            less_equal = np.bincount(
-                np.searchsorted(values, pair_values, side="left"), minlength=values.size + 1
-            )
-            return less, less_equal
 
-        for less, less_equal in parallel_map(count, _balanced_blocks(n)):
-            hist_less += less
-            hist_less_equal += less_equal
+        blocks = row_blocks(n, _STREAM_ROW_BLOCK)
+        for first in range(0, len(blocks), _THREADS):
+            for right, left in parallel_map(positions, blocks[first : first + _THREADS]):
+                np.add.at(hist_less, right, 1)
+                np.add.at(hist_less_equal, left, 1)
         less = np.cumsum(hist_less)[:-1]
         return less, np.cumsum(hist_less_equal)[:-1] - less
-
-
-def _balanced_blocks(n: int) -> list[tuple[int, int]]:
-    # Upper-triangle rows shrink as the row index grows; equal-size row blocks are
-    # fine here because they are many more than the threads.
-    return row_blocks(n, _ROW_BLOCK)
-
-
-def iterate_chunks(rows: np.ndarray, size: int) -> Iterator[np.ndarray]:
-    for start in range(0, rows.size, size):
-        yield rows[start : start + size]
