@@ -119,6 +119,26 @@ def list_metrics() -> None:
     print_metric_registry()
 
 
+@list_group.command("degradations")
+def list_degradations() -> None:
+    """The 18 degradation types: name, category, what a variant changes, description."""
+    from producer.degrade_command import print_degradation_registry
+
+    print_degradation_registry()
+
+
+def _register_commands() -> None:
+    # Commands live in their own modules, which import helpers from this one.
+    from producer.degrade_command import degrade
+    from producer.generate_command import generate
+
+    cli.add_command(degrade)
+    cli.add_command(generate)
+
+
+_register_commands()
+
+
 def main() -> None:
     cli()
 

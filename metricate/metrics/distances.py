@@ -37,6 +37,12 @@ def thread_count() -> int:
     return _THREADS
 
 
+def set_thread_count(count: int) -> None:
+    """Threads the library may use in this process (1 in pool and Celery workers)."""
+    global _THREADS
+    _THREADS = max(1, int(count))
+
+
 def parallel_map(function: Callable[..., _T], items: Sequence[object]) -> list[_T]:
     """Run ``function`` over ``items`` on the library's threads, results in order."""
     if _THREADS == 1 or len(items) < 2:

@@ -1,0 +1,199 @@
+"""Variants: every produced (type, level) of one clustering, and how to score one.
+
+``build_variants`` runs the requested types on one clustering (each with its own
+generator), turns each level's outcome into a ``Variant`` or a warning, and
+``scoring_input`` gives the point set to evaluate a variant on, reusing the
+original's pair distances when the variant keeps the original points or a subset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from metricate.degradations.context import NOISE, Change, NotProduced, Original
+from metricate.degradations.levels import Level, parse_levels
+from metricate.degradations.registry import (
+    DEGRADATIONS_BY_NAME,
+    Changes,
+    parse_types,
+)
+from metricate.degradations.seeding import check_random_seed, file_identity, type_generator
+from metricate.errors import InsufficientClustersError
+from metricate.load import Clustering
+from metricate.metrics.pointset import PointSet
+
+
+@dataclass(eq=False)
+class Variant:
+    """One degraded version of a clustering.
+
+    ``labels`` covers every row of the variant (noise stays -1). For "labels" and
+    "subset" variants ``rows`` are the original rows kept, ascending (all rows for
+    "labels") and ``X`` is None: the coordinates are the original's. "coordinates"
+    variants have ``rows`` None and ``X`` for every row (appended rows last).
+    """
+
+    type: str
+    level: str
+    fraction: float
+    quality_score: float
+    changes: Changes
+    labels: np.ndarray
+    rows: np.ndarray | None
+    X: np.ndarray | None
+    points_affected: int
+    achieved_fraction: float
+    n_rows: int
+    n_clusters: int
+    description: str
+
+    @property
+    def name(self) -> str:
+        """``merge_nearest@5pct``, as warnings name a variant."""
+        return f"{self.type}@{self.level}"
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.type}_{self.level}.csv"
+
+    def same_clustering(self, other: Variant) -> bool:
+        return (
+            _same(self.labels, other.labels)
+            and _same(self.rows, other.rows)
+            and _same(self.X, other.X)
+        )
+
+
+def build_variants(
+    clustering: Clustering,
+    types: str | Iterable[str] | None = None,
+    levels: str | Iterable[str | Level] | None = None,
+    random_seed: int = 42,
+) -> tuple[list[Variant], list[str]]:
+    """Every requested variant of ``clustering``: types in registry order, levels in
+    the order given (default 5pct, 10pct, 25pct, 50pct).
+
+    Returns the variants and the warnings (each naming the file and the variant) for
+    levels not produced or not distinguishable from a lower one.
+    """
+    names = parse_types(types)
+    parsed = parse_levels(levels)
+    seed = check_random_seed(random_seed)
+    original = Original.from_arrays(clustering.X, clustering.labels)
+    if original.n_clusters < 2:
+        raise InsufficientClustersError(
+            f"{clustering.path}: needs at least 2 clusters to degrade, found {original.n_clusters}"
+        )
+    identity = file_identity(clustering.content_hash, original.X, original.labels)
+    variants: list[Variant] = []
+    warnings: list[str] = []
+    for name in names:
+        degradation = DEGRADATIONS_BY_NAME[name]
+        rng = type_generator(seed, identity, name)
+        outcomes = degradation.function(original, parsed, rng)
+        produced: list[Variant] = []
+        notes: dict[str, str] = {}  # level -> warning, emitted in level order
+        for level, outcome in zip(parsed, outcomes, strict=True):
+            if isinstance(outcome, NotProduced):
+                notes[level.text] = f"not produced, {outcome.reason}"
+                continue
+            variant = _variant(original, degradation.changes, name, level, outcome)
+            problem = _unusable(original, variant)
+            if problem:
+                notes[level.text] = f"not produced, {problem}"
+                continue
+            produced.append(variant)
+        for variant in produced:
+            twin = min(
+                (
+                    v
+                    for v in produced
+                    if v.fraction < variant.fraction and v.same_clustering(variant)
+                ),
+                key=lambda v: v.fraction,
+                default=None,
+            )
+            if twin is not None:
+                notes[variant.level] = (
+                    f"same clustering as @{twin.level}; "
+                    f"the clustering is too small to tell these levels apart"
+                )
+        warnings.extend(
+            f"{clustering.path}: {name}@{level.text}: {notes[level.text]}"
+            for level in parsed
+            if level.text in notes
+        )
+        variants.extend(produced)
+    return variants, warnings
+
+
+def scoring_input(
+    variant: Variant, clustering: Clustering, points: PointSet
+) -> tuple[PointSet, np.ndarray]:
+    """The point set to score ``variant`` on and its labels (noise left out).
+
+    ``points`` is ``PointSet(clustering.points)``, the original's non-noise points.
+    A "labels" variant is scored on ``points`` itself and a "subset" variant on
+    ``points.subset(...)``, so both reuse its pair distances; only "coordinates"
+    variants get a new point set.
+    """
+    if variant.changes == "coordinates":
+        assert variant.X is not None
+        scored = variant.labels != NOISE
+        return PointSet(variant.X[scored], large_n=points.large_n), variant.labels[scored]
+    noise = clustering.noise_mask
+    if variant.changes == "labels":
+        return points, variant.labels[~noise]
+    assert variant.rows is not None
+    # Position of each original row among the non-noise points.
+    point_index = np.cumsum(~noise) - 1
+    kept = ~noise[variant.rows]
+    return points.subset(point_index[variant.rows[kept]]), variant.labels[kept]
+
+
+def _variant(
+    original: Original, changes: Changes, name: str, level: Level, change: Change
+) -> Variant:
+    rows = change.rows
+    if rows is None and change.X is None:
+        rows = np.arange(original.n_rows)
+    clusters = np.unique(change.labels[change.labels != NOISE]).size
+    return Variant(
+        type=name,
+        level=level.text,
+        fraction=level.fraction,
+        quality_score=level.quality_score,
+        changes=changes,
+        labels=change.labels,
+        rows=rows,
+        X=change.X,
+        points_affected=change.points_affected,
+        achieved_fraction=change.achieved_fraction,
+        n_rows=int(change.labels.size),
+        n_clusters=int(clusters),
+        description=change.description,
+    )
+
+
+def _unusable(original: Original, variant: Variant) -> str | None:
+    """Why a variant cannot be used (fewer than 2 clusters, or no change), or None."""
+    if variant.n_clusters < 2:
+        return (
+            f"it would leave {variant.n_clusters} cluster{'' if variant.n_clusters == 1 else 's'}"
+        )
+    if variant.X is not None:
+        unchanged = _same(variant.X, original.X)
+    else:
+        unchanged = variant.rows is not None and variant.rows.size == original.n_rows
+    if unchanged and _same(variant.labels, original.labels):
+        return "it would change nothing"
+    return None
+
+
+def _same(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a.shape == b.shape and bool(np.array_equal(a, b))

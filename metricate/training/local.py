@@ -1,0 +1,108 @@
+"""Running a generation in this process or in a local pool of processes."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import queue
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from metricate.metrics import distances
+from metricate.training.generator import (
+    FileOutcome,
+    GenerationOptions,
+    Progress,
+    assemble_result,
+    process_file,
+)
+from metricate.training.result import TrainingDataResult
+
+_progress_queue: Any = None
+
+
+def run_local(
+    paths: Sequence[Path],
+    options: GenerationOptions,
+    *,
+    jobs: int = 1,
+    progress: Progress | None = None,
+    on_file: Callable[[FileOutcome], None] | None = None,
+    run_id: str | None = None,
+) -> TrainingDataResult:
+    """Process every file (in ``jobs`` processes when > 1) and assemble the result.
+
+    ``progress(n)`` is called as versions are scored, ``on_file(outcome)`` as each
+    file completes.
+    """
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    clock = time.perf_counter()
+    jobs = max(1, min(jobs, len(paths)))
+    if jobs == 1:
+        outcomes = []
+        for path in paths:
+            outcomes.append(process_file(path, options, progress))
+            if on_file is not None:
+                on_file(outcomes[-1])
+    else:
+        outcomes = _run_pool(paths, options, jobs, progress, on_file)
+    result = assemble_result(
+        outcomes,
+        options,
+        run_id=run_id,
+        started_at=started_at,
+        extra_metadata={"mode": "local", "jobs": jobs},
+    )
+    result.metadata["seconds"] = round(time.perf_counter() - clock, 3)
+    return result
+
+
+def _init_worker(progress_queue: Any) -> None:
+    global _progress_queue
+    _progress_queue = progress_queue
+    # The pool already uses every core; threads inside each process would only contend.
+    distances.set_thread_count(1)
+
+
+def _process_in_worker(path: str, options: GenerationOptions) -> FileOutcome:
+    return process_file(path, options, progress=_progress_queue.put)
+
+
+def _run_pool(
+    paths: Sequence[Path],
+    options: GenerationOptions,
+    jobs: int,
+    progress: Progress | None,
+    on_file: Callable[[FileOutcome], None] | None,
+) -> list[FileOutcome]:
+    context = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    progress_queue = context.Queue()
+    outcomes: list[FileOutcome] = []
+    with ProcessPoolExecutor(
+        jobs, mp_context=context, initializer=_init_worker, initargs=(progress_queue,)
+    ) as pool:
+        pending: set[Future[FileOutcome]] = {
+            pool.submit(_process_in_worker, str(path), options) for path in paths
+        }
+        while pending:
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            _drain(progress_queue, progress)
+            for future in done:
+                outcomes.append(future.result())
+                if on_file is not None:
+                    on_file(outcomes[-1])
+        _drain(progress_queue, progress)
+    return outcomes
+
+
+def _drain(progress_queue: Any, progress: Progress | None) -> None:
+    while True:
+        try:
+            count = progress_queue.get_nowait()
+        except queue.Empty:
+            return
+        if progress is not None:
+            progress(count)

@@ -1,0 +1,130 @@
+"""``TrainingDataResult``: the run's rows, metadata, warnings and errors, and writing them."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from metricate.errors import InvalidOptionError
+from metricate.training.schema import COLUMNS, INTEGER_COLUMNS, STRING_COLUMNS
+
+PARQUET_METADATA_KEY = b"metricate"
+
+
+@dataclass
+class TrainingDataResult:
+    """One row per original and degraded version, all files of a run together."""
+
+    records: list[dict[str, Any]]
+    metadata: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def n_originals(self) -> int:
+        return sum(1 for r in self.records if r.get("quality") == 1)
+
+    @property
+    def n_degraded(self) -> int:
+        return sum(1 for r in self.records if r.get("quality") == 0)
+
+    def to_dataframe(self) -> pd.DataFrame:
+        frame = pd.DataFrame.from_records(self.records, columns=list(COLUMNS))
+        types: dict[str, Any] = {c: "float64" for c in COLUMNS}
+        types.update({c: "Int64" for c in INTEGER_COLUMNS})
+        types.update({c: "string" for c in STRING_COLUMNS})
+        return frame.astype(types)
+
+    def to_csv(self, path: str | Path) -> Path:
+        """Write the table as CSV (missing values empty), whole or not at all."""
+        return _atomic_write(Path(path), lambda tmp: self.to_dataframe().to_csv(tmp, index=False))
+
+    def to_parquet(self, path: str | Path) -> Path:
+        """Write the table as Parquet with metadata, warnings and errors in its file
+        metadata, whole or not at all."""
+        table = pa.Table.from_pandas(self.to_dataframe(), preserve_index=False)
+        existing = table.schema.metadata or {}
+        table = table.replace_schema_metadata(
+            {**existing, PARQUET_METADATA_KEY: json.dumps(self.audit()).encode()}
+        )
+        return _atomic_write(Path(path), lambda tmp: pq.write_table(table, tmp))
+
+    def write(self, path: str | Path) -> Path:
+        """Write ``path`` (.parquet or .csv by extension) and ``<path>.run.json``."""
+        path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix not in (".parquet", ".csv"):
+            raise InvalidOptionError(f"{path}: output must end in .parquet or .csv")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if suffix == ".parquet":
+            self.to_parquet(path)
+        else:
+            self.to_csv(path)
+        run_json = path.with_name(path.name + ".run.json")
+        text = json.dumps(self.audit(), indent=2, default=str, allow_nan=False)
+        _atomic_write(run_json, lambda tmp: Path(tmp).write_text(text + "\n"))
+        return path
+
+    def audit(self) -> dict[str, Any]:
+        return {
+            "metadata": _finite(self.metadata),
+            "warnings": list(self.warnings),
+            "errors": list(self.errors),
+        }
+
+    def summary(self) -> str:
+        meta = self.metadata
+        files = meta.get("files", [])
+        failed = [f for f in files if f.get("status") != "ok"]
+        lines = [
+            f"{len(self.records)} rows: {self.n_originals} originals, "
+            f"{self.n_degraded} degraded versions",
+            f"{len(files) - len(failed)} of {len(files)} files processed"
+            + (f", {len(failed)} failed" if failed else ""),
+            f"{len(self.warnings)} warnings, {len(self.errors)} errors",
+        ]
+        if "seconds" in meta:
+            lines.append(f"{meta['seconds']:.1f} s in total")
+        lines.extend(f"error: {e}" for e in self.errors)
+        return "\n".join(lines)
+
+
+def read_audit(path: str | Path) -> dict[str, Any]:
+    """The metadata, warnings and errors stored in a Parquet file written by metricate."""
+    raw = pq.read_schema(path).metadata or {}
+    return json.loads(raw[PARQUET_METADATA_KEY])
+
+
+def _finite(value: Any) -> Any:
+    """JSON-safe copy: NaN and infinities become null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _atomic_write(path: Path, write: Callable[[str], object]) -> Path:
+    """Write through a temporary file in the same directory, then rename over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

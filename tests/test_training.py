@@ -1,0 +1,321 @@
+"""Training-data generation, locally: schema, normalization, batches, bad files, CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from sklearn.datasets import make_blobs
+
+import metricate
+from metricate.metrics import METRICS_BY_NAME
+from metricate.training import (
+    COLUMNS,
+    METRIC_COLUMNS,
+    NORM_COLUMNS,
+    GenerationOptions,
+    normalize_metrics,
+    process_file,
+    read_audit,
+    topic_from_name,
+)
+from producer.cli import cli
+
+SPEC_LEADING = [
+    "clustering_name",
+    "topic",
+    "n_clusters",
+    "n_samples",
+    "quality",
+    "quality_score",
+    "degradation_type",
+    "degradation_level",
+]
+TYPES_IN_ORDER = [
+    "label_swap_random",
+    "label_swap_neighboring",
+    "label_swap_distant",
+    "merge_random",
+    "merge_nearest",
+    "merge_farthest",
+    "split_random",
+    "split_largest",
+    "split_loosest",
+    "noise_injection",
+    "random_removal",
+    "core_removal",
+    "boundary_reassignment",
+    "remove_smallest_clusters",
+    "remove_largest_clusters",
+    "remove_tightest_clusters",
+    "embedding_perturbation",
+    "centroid_displacement",
+]
+
+
+def write_blobs(path, seed=0, n=160, d=4, k=5, noise=0):
+    X, y = make_blobs(n_samples=n, n_features=d, centers=k, random_state=seed)
+    y = y.copy()
+    if noise:
+        y[:noise] = -1
+    frame = pd.DataFrame(X, columns=[f"dim_{i}" for i in range(d)])
+    frame.insert(0, "cluster_id", y)
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def one_file_result(tmp_path_factory):
+    path = write_blobs(tmp_path_factory.mktemp("one") / "news_clustering.csv", noise=5)
+    return metricate.generate_training_data(path)
+
+
+# ---- schema and rows ----------------------------------------------------------------
+
+
+def test_one_clean_file_gives_73_rows_and_74_columns_in_spec_order(one_file_result):
+    frame = one_file_result.to_dataframe()
+    assert frame.shape == (73, 74)
+    assert list(frame.columns) == SPEC_LEADING + list(METRIC_COLUMNS) + [
+        "metrics_computed",
+        "metrics_failed",
+    ] + [f"{m}_norm" for m in METRIC_COLUMNS]
+    assert list(frame.columns) == list(COLUMNS)
+    assert one_file_result.n_originals == 1 and one_file_result.n_degraded == 72
+    assert one_file_result.errors == []
+
+
+def test_rows_ordered_original_then_types_then_levels(one_file_result):
+    frame = one_file_result.to_dataframe()
+    assert frame["degradation_type"].isna().iloc[0]
+    expected = [(t, lv) for t in TYPES_IN_ORDER for lv in ("5pct", "10pct", "25pct", "50pct")]
+    got = list(zip(frame["degradation_type"][1:], frame["degradation_level"][1:], strict=True))
+    assert got == expected
+
+
+def test_quality_and_quality_score(one_file_result):
+    frame = one_file_result.to_dataframe()
+    assert frame["quality"].tolist() == [1] + [0] * 72
+    assert frame["quality_score"].iloc[0] == 1.0
+    scores = dict(zip(frame["degradation_level"][1:], frame["quality_score"][1:], strict=True))
+    assert scores == {"5pct": 0.95, "10pct": 0.90, "25pct": 0.75, "50pct": 0.50}
+
+
+def test_original_row_counts_exclude_noise(one_file_result):
+    first = one_file_result.to_dataframe().iloc[0]
+    assert first["n_samples"] == 155 and first["n_clusters"] == 5
+    assert first["clustering_name"] == "news_clustering" and first["topic"] == "news"
+
+
+def test_column_types(one_file_result):
+    dtypes = one_file_result.to_dataframe().dtypes
+    assert str(dtypes["n_clusters"]) == "Int64" and str(dtypes["quality"]) == "Int64"
+    assert str(dtypes["Silhouette"]) == "float64" and str(dtypes["Silhouette_norm"]) == "float64"
+    assert str(dtypes["topic"]) == "string"
+
+
+def test_norm_columns_in_unit_interval_best_raw_value_at_one(one_file_result):
+    frame = one_file_result.to_dataframe()
+    for name in METRIC_COLUMNS:
+        raw, norm = frame[name], frame[f"{name}_norm"]
+        assert (raw.isna() == norm.isna()).all(), name
+        if raw.notna().sum() < 2:
+            continue
+        assert norm.min() >= 0.0 and norm.max() <= 1.0, name
+        higher = METRICS_BY_NAME[name].direction == "higher"
+        best_value = raw.max() if higher else raw.min()
+        at_best = raw == best_value
+        assert (norm[at_best] == norm.max()).all(), name
+        if at_best.sum() == 1:
+            assert norm[at_best].iloc[0] == 1.0, name
+
+
+def test_metrics_failed_and_computed_agree(one_file_result):
+    frame = one_file_result.to_dataframe()
+    for _, row in frame.iterrows():
+        failed = [n for n in METRIC_COLUMNS if pd.isna(row[n])]
+        assert row["metrics_failed"] == ",".join(failed)
+        assert row["metrics_computed"] == 32 - len(failed)
+
+
+# ---- normalization ----------------------------------------------------------------
+
+
+def test_normalize_exact_percentile_ranks_with_ties_and_direction():
+    df = pd.DataFrame(
+        {
+            "Silhouette": [0.1, 0.5, 0.5, np.nan, 0.9],
+            "Davies-Bouldin": [3.0, 1.0, 2.0, 2.0, np.nan],
+            "SSE": [np.nan, 7.0, np.nan, np.nan, np.nan],
+        }
+    )
+    out = normalize_metrics(df, ["Silhouette", "Davies-Bouldin", "SSE"])
+    # Silhouette ranks 1, 2.5, 2.5, -, 4 of m = 4 -> (r - 1) / 3
+    assert out["Silhouette_norm"].tolist()[:3] == [0.0, 0.5, 0.5]
+    assert np.isnan(out["Silhouette_norm"][3]) and out["Silhouette_norm"][4] == 1.0
+    # Davies-Bouldin (lower is better): ranks 4, 1, 2.5, 2.5 -> 1 - (r - 1) / 3
+    assert out["Davies-Bouldin_norm"].tolist()[:4] == [0.0, 1.0, 0.5, 0.5]
+    # one value -> 0.5
+    assert out["SSE_norm"][1] == 0.5 and out["SSE_norm"].isna().sum() == 4
+
+
+def test_normalization_spans_all_files(tmp_path):
+    paths = [write_blobs(tmp_path / f"f{i}.csv", seed=i) for i in range(2)]
+    batch = metricate.generate_training_data_batch(tmp_path, levels=["10pct"])
+    frame = batch.to_dataframe()
+    assert len(frame) == 2 * (1 + 18)
+    expected = normalize_metrics(frame[list(METRIC_COLUMNS)], METRIC_COLUMNS)
+    for name in NORM_COLUMNS:
+        np.testing.assert_array_equal(frame[name].to_numpy(), expected[name].to_numpy())
+    # one file's rows alone are not a full 0..1 ranking of the run
+    first = frame[frame["clustering_name"] == "f0"]
+    assert sorted(first["clustering_name"].unique()) == ["f0"]
+    assert len(paths) == 2
+
+
+# ---- determinism ---------------------------------------------------------------------
+
+
+def test_same_output_with_one_or_two_jobs_and_any_file_order(tmp_path):
+    paths = [write_blobs(tmp_path / f"set{i}.csv", seed=i) for i in range(3)]
+    kwargs = {"levels": ["5pct", "50pct"]}
+    one = metricate.generate_training_data_batch(paths, jobs=1, **kwargs).to_dataframe()
+    two = metricate.generate_training_data_batch(paths[::-1], jobs=2, **kwargs).to_dataframe()
+    pd.testing.assert_frame_equal(one, two)
+
+
+# ---- bad files ------------------------------------------------------------------------
+
+
+def test_bad_files_become_errors_and_good_rows_stay(tmp_path):
+    good = write_blobs(tmp_path / "good.csv")
+    (tmp_path / "empty.csv").write_text("")
+    X, _ = make_blobs(n_samples=30, n_features=3, centers=1, random_state=0)
+    one = pd.DataFrame(X, columns=["dim_0", "dim_1", "dim_2"])
+    one["cluster_id"] = 0
+    one.to_csv(tmp_path / "one_cluster.csv", index=False)
+    one.drop(columns="cluster_id").to_csv(tmp_path / "no_label.csv", index=False)
+    batch = metricate.generate_training_data_batch(tmp_path, levels=["25pct"])
+    assert len(batch.records) == 19
+    assert {r["clustering_name"] for r in batch.records} == {"good"}
+    assert len(batch.errors) == 3
+    for name, problem in (
+        ("empty", "empty"),
+        ("one_cluster", "at least 2 clusters"),
+        ("no_label", "no label column"),
+    ):
+        (line,) = [e for e in batch.errors if f"{name}.csv" in e]
+        assert problem in line
+    statuses = {f["file"].split("/")[-1]: f["status"] for f in batch.metadata["files"]}
+    assert statuses == {
+        "good.csv": "ok",
+        "empty.csv": "error",
+        "one_cluster.csv": "error",
+        "no_label.csv": "error",
+    }
+    assert str(good) in [f["file"] for f in batch.metadata["files"]]
+
+
+def test_cli_batch_with_bad_file_exits_nonzero_and_writes_whole_output(tmp_path):
+    write_blobs(tmp_path / "good.csv")
+    (tmp_path / "empty.csv").write_text("")
+    out = tmp_path / "out" / "train.parquet"
+    run = CliRunner().invoke(
+        cli, ["generate", str(tmp_path), "-o", str(out), "--levels", "50pct", "--jobs", "1"]
+    )
+    assert run.exit_code == 1, run.output
+    table = pd.read_parquet(out)
+    assert len(table) == 19
+    audit = json.loads((out.parent / "train.parquet.run.json").read_text())
+    assert audit == read_audit(out)
+    assert any("empty.csv" in e for e in audit["errors"])
+    assert [p.name for p in out.parent.iterdir() if p.name.startswith(".")] == []
+
+
+def test_cli_missing_input_is_a_one_line_error(tmp_path):
+    run = CliRunner().invoke(cli, ["generate", str(tmp_path / "nope.csv"), "-o", "x.parquet"])
+    assert run.exit_code == 2
+    assert run.stderr.strip().startswith("Error: input not found")
+
+
+def test_cli_csv_output_and_plain_progress_lines(tmp_path):
+    write_blobs(tmp_path / "a.csv")
+    out = tmp_path / "a_out.csv"
+    run = CliRunner().invoke(
+        cli, ["generate", str(tmp_path / "a.csv"), "-o", str(out), "--levels", "5pct"]
+    )
+    assert run.exit_code == 0, run.output
+    assert "[1/1] " in run.stderr and "ok, 19 rows" in run.stderr
+    assert "19 rows: 1 originals, 18 degraded versions" in run.stdout
+    frame = pd.read_csv(out)
+    assert list(frame.columns) == list(COLUMNS) and len(frame) == 19
+
+
+# ---- topics and metadata ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "stem,topic",
+    [
+        ("politics_clustering", "politics"),
+        ("sports_data_v2", "sports"),
+        ("a_dataset_clusters", "a"),
+        ("plain", "plain"),
+        ("x_clusters_data", "x"),
+    ],
+)
+def test_topic_from_file_name(stem, topic):
+    assert topic_from_name(f"/some/dir/{stem}.csv") == topic
+
+
+def test_topic_given_explicitly_or_from_a_map(tmp_path):
+    a = write_blobs(tmp_path / "a_clustering.csv")
+    b = write_blobs(tmp_path / "b_clustering.csv", seed=1)
+    batch = metricate.generate_training_data_batch(
+        [a, b], levels=["50pct"], topic_mapping={"a_clustering.csv": "politics"}
+    )
+    topics = {r["clustering_name"]: r["topic"] for r in batch.records}
+    assert topics == {"a_clustering": "politics", "b_clustering": "b"}
+    single = metricate.generate_training_data(a, levels=["50pct"], topic="economy")
+    assert {r["topic"] for r in single.records} == {"economy"}
+
+
+def test_metadata_can_reproduce_and_audit_the_run(tmp_path):
+    path = write_blobs(tmp_path / "m.csv")
+    result = metricate.generate_training_data(
+        path, tmp_path / "out", levels=["50pct"], exclude=["SSE"], random_seed=7
+    )
+    meta = read_audit(tmp_path / "out" / "training_data.parquet")["metadata"]
+    assert meta["parameters"]["random_seed"] == 7
+    assert meta["parameters"]["exclude"] == ["SSE"]
+    assert meta["parameters"]["levels"] == ["50pct"]
+    assert meta["version"] == metricate.__version__
+    (entry,) = meta["files"]
+    assert len(entry["sha256"]) == 64 and entry["records"] == 19
+    assert set(entry["timing"]) >= {"load", "degrade", "evaluate"}
+    assert meta["variants_attempted"] == 18
+    assert result.metadata["run_id"] == meta["run_id"]
+    assert all(np.isnan(r["SSE"]) for r in result.records)
+
+
+def test_process_file_never_raises_for_bad_data(tmp_path):
+    (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
+    outcome = process_file(tmp_path / "bad.csv", GenerationOptions().checked())
+    assert outcome.status == "error" and outcome.records == []
+    assert "no label column" in outcome.errors[0]
+
+
+def test_file_outcome_round_trips_through_json(tmp_path):
+    path = write_blobs(tmp_path / "j.csv")
+    outcome = process_file(path, GenerationOptions(levels=("50pct",)).checked())
+    again = type(outcome).from_dict(json.loads(json.dumps(outcome.to_dict())))
+    assert again.file == outcome.file and len(again.records) == len(outcome.records)
+    for a, b in zip(again.records, outcome.records, strict=True):
+        for key, value in b.items():
+            if isinstance(value, float) and np.isnan(value):
+                assert np.isnan(a[key])
+            else:
+                assert a[key] == value
