@@ -749,7 +749,7 @@ def test_scoring_input_reuses_the_original_point_set_for_labels_and_subsets(buil
     for name in ["random_removal@25pct", "core_removal@10pct", "remove_largest_clusters@5pct"]:
         variant = variants[name]
         scored, labels = scoring_input(variant, clustering, points)
-        assert scored._root is points
+        assert scored.root is points
         kept = variant.rows[~noise[variant.rows]]
         assert np.array_equal(scored.points, clustering.X[kept])
         assert np.array_equal(labels, clustering.labels[kept])
@@ -763,7 +763,7 @@ def test_scoring_input_gives_coordinate_variants_a_new_point_set(built):
     points = PointSet(clustering.points)
     variant = variants["noise_injection@10pct"]
     scored, labels = scoring_input(variant, clustering, points)
-    assert scored._root is scored and scored is not points
+    assert scored.root is scored and scored is not points
     scored_rows = variant.labels != -1
     assert np.array_equal(scored.points, variant.X[scored_rows])
     assert np.array_equal(labels, variant.labels[scored_rows])

@@ -51,7 +51,7 @@ def test_subset_reuses_the_parent_distances():
     store = parent._store
     child = parent.subset(np.arange(150))
     child.evaluate(y[:150])
-    assert child._root is parent and parent._store is store and child._store is None
+    assert child.root is parent and parent._store is store and child._store is None
 
 
 def test_noise_labels_are_left_out():
@@ -288,3 +288,17 @@ def test_values_bit_identical_whatever_the_thread_count():
         )
         outputs.append(json.loads(proc.stdout))
     assert outputs[0] == outputs[1]
+
+
+def test_single_use_point_set_without_matrix_gives_bit_identical_values(monkeypatch):
+    monkeypatch.setattr(pointset, "SINGLE_USE_MATRIX_MAX_POINTS", 100)
+    X, y = blobs(400, seed=9)
+    X = np.round(X, 1)  # tied distances too
+    once = PointSet(X, single_use=True)
+    same_values(once.evaluate(y), PointSet(X).evaluate(y))
+    assert isinstance(once.root._store, pointset.CondensedDistances)
+    other = np.roll(y, 5)
+    same_values(once.evaluate(other), PointSet(X).evaluate(other))
+    noisy = y.copy()
+    noisy[::9] = -1
+    same_values(PointSet(X, single_use=True).evaluate(noisy), PointSet(X).evaluate(noisy))

@@ -143,7 +143,8 @@ def scoring_input(
     if variant.changes == "coordinates":
         assert variant.X is not None
         scored = variant.labels != NOISE
-        return PointSet(variant.X[scored], large_n=points.large_n), variant.labels[scored]
+        points_moved = PointSet(variant.X[scored], large_n=points.large_n, single_use=True)
+        return points_moved, variant.labels[scored]
     noise = clustering.noise_mask
     if variant.changes == "labels":
         return points, variant.labels[~noise]

@@ -14,10 +14,10 @@ import numpy as np
 from scipy.spatial.distance import cdist
 
 from metricate.metrics.distances import (
+    CondensedDistances,
     InMemoryDistances,
     StreamedDistances,
     parallel_map,
-    unique_sorted,
 )
 
 # Rows of the distance matrix reduced at a time (cache-sized), and rows per unit of
@@ -64,7 +64,7 @@ class Partition:
         self,
         X: np.ndarray,
         codes: np.ndarray,
-        distances: InMemoryDistances | StreamedDistances | None = None,
+        distances: InMemoryDistances | CondensedDistances | StreamedDistances | None = None,
         rows: np.ndarray | None = None,
         reference: np.ndarray | None = None,
     ) -> None:
@@ -186,19 +186,33 @@ class Partition:
         if pairs.n_within == pairs.n_pairs:
             raise Undefined("no between-cluster pairs")
         assert self._distances is not None
-        values, counts = unique_sorted(pairs.within_sorted)
-        less_all, multiplicity = self._distances.count_below(self._rows, values)
-        # Within pairs strictly below each value: the sorted position of its first copy.
-        less_within = np.cumsum(counts) - counts
+        counter = self._distances.pair_counter(self._rows)
+        within = pairs.within_sorted
+        step = counter.chunk or within.size
+        within_ties = bool(np.any(within[1:] == within[:-1]))
+        s_minus = ties = 0
+        # In chunks of the sorted within distances, so memory stays small when most
+        # pairs are within clusters (a merge down to a few clusters).
+        for start in range(0, within.size, step):
+            chunk = within[start : start + step]
+            less_all, multiplicity = counter.count(chunk)
+            # Within pairs strictly below each value (its sorted position if no ties).
+            if within_ties:
+                less_within = np.searchsorted(within, chunk, "left")
+                s_minus += int(np.sum(less_all - less_within))
+            else:
+                less_within = np.arange(start, start + chunk.size)
+                s_minus += int(np.sum(less_all)) - (chunk.size * (2 * start + chunk.size - 1)) // 2
+            if multiplicity is not None:  # (w, b) couples with d_w == d_b count in neither
+                equal_within = np.searchsorted(within, chunk, "right") - less_within
+                ties += int(np.sum(multiplicity - equal_within))
         n_between = pairs.n_pairs - pairs.n_within
-        s_minus = int(np.dot(less_all - less_within, counts))
-        ties = int(np.dot(multiplicity - counts, counts))  # (w, b) couples with d_w == d_b
         s_plus = pairs.n_within * n_between - s_minus - ties
         return s_plus, s_minus
 
 
 def _pair_statistics(
-    distances: InMemoryDistances | StreamedDistances,
+    distances: InMemoryDistances | CondensedDistances | StreamedDistances,
     rows: np.ndarray | None,
     codes: np.ndarray,
     k: int,

@@ -9,6 +9,8 @@ Two stores share one interface:
 - ``InMemoryDistances`` keeps the N x N matrix and the sorted pair distances. A
   labelling costs O(N^2) memory reads and no new distance; a subset of the points
   (a removal variant) reuses both.
+- ``CondensedDistances`` keeps the N(N-1)/2 pair distances and a sorted copy but no
+  N x N matrix, for a point set scored once (a variant with new coordinates).
 - ``StreamedDistances`` keeps nothing of size N^2: every request recomputes the
   distances it needs in row blocks (memory proportional to N times the block size).
   It is what ``force_all`` uses above ``large_n`` rows.
@@ -108,32 +110,17 @@ class InMemoryDistances:
         """Condensed distances among the points ``rows`` (same bits as pdist)."""
         return squareform(self.square[np.ix_(rows, rows)], checks=False)
 
-    def count_below(
-        self, present: np.ndarray | None, values: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """For sorted unique ``values`` (each a distance between two ``present``
-        points): how many pairs of present points lie strictly below each value, and
-        how many are equal to it (its multiplicity, at least 1).
-        """
-        all_sorted, (tied, tied_counts) = self.sorted_pairs()
-        if present is not None and present.size == self.n:
-            present = None
-        removed = None if present is None else self._removed_pairs(present)
-        if present is not None and removed is None:
+    def pair_counter(self, present: np.ndarray | None) -> PairCounter:
+        """Counts over the pairs of the ``present`` points (None: all points)."""
+        all_sorted, ties = self.sorted_pairs()
+        if present is None or present.size == self.n:
+            return PairCounter(all_sorted, ties)
+        removed = self._removed_pairs(present)
+        if removed is None:
             own = self.within(present)
             own.sort()
-            return _search(own, values), _multiplicity(values, *tied_values(own))
-        less = _search(all_sorted, values)
-        multiplicity = _multiplicity(values, tied, tied_counts)
-        if removed is not None:
-            less -= _search(removed, values)
-            hit = _members(tied, values)
-            if hit.any():
-                v = values[hit]
-                multiplicity[hit] -= np.searchsorted(removed, v, "right") - np.searchsorted(
-                    removed, v, "left"
-                )
-        return less, multiplicity
+            return PairCounter(own, tied_values(own))
+        return PairCounter(all_sorted, ties, removed)
 
     def _removed_pairs(self, present: np.ndarray) -> np.ndarray | None:
         """Sorted distances of the pairs touching a point outside ``present``, or
@@ -152,6 +139,51 @@ class InMemoryDistances:
         out = np.concatenate(parts)
         out.sort()
         return out
+
+
+class PairCounter:
+    """How many pair distances of one set of points lie below, or at, given values.
+
+    ``sorted_values`` are the pair distances of a set of points in ascending order,
+    ``ties`` its repeated values with their multiplicities; ``removed`` (optional)
+    the sorted distances of the pairs to leave out (those touching a point removed
+    from the set), so a subset can reuse its parent's sorted distances.
+    """
+
+    chunk: int | None = 1 << 20  # values per call; None: all at once
+
+    def __init__(
+        self,
+        sorted_values: np.ndarray,
+        ties: tuple[np.ndarray, np.ndarray],
+        removed: np.ndarray | None = None,
+    ) -> None:
+        self.sorted_values = sorted_values
+        self.tied, self.tied_counts = ties
+        self.removed = removed
+
+    @property
+    def may_tie(self) -> bool:
+        return self.tied.size > 0
+
+    def count(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """For values that are themselves pair distances of the set: how many pairs
+        lie strictly below each, and how many equal it (None when no two pair
+        distances are equal, so every multiplicity is 1)."""
+        less = _search(self.sorted_values, values)
+        if self.removed is not None:
+            less -= _search(self.removed, values)
+        if not self.may_tie:
+            return less, None
+        multiplicity = _multiplicity(values, self.tied, self.tied_counts)
+        if self.removed is not None:
+            hit = _members(self.tied, values)
+            if hit.any():
+                v = values[hit]
+                multiplicity[hit] -= np.searchsorted(self.removed, v, "right") - np.searchsorted(
+                    self.removed, v, "left"
+                )
+        return less, multiplicity
 
 
 def tied_values(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -197,6 +229,58 @@ def _search(sorted_values: np.ndarray, queries: np.ndarray) -> np.ndarray:
     return np.concatenate(found) if len(found) > 1 else found[0]
 
 
+class CondensedDistances:
+    """Only the condensed pair distances, for a point set scored once (a variant with
+    new coordinates): 8 N(N-1)/2 bytes instead of the 12 N^2 of ``InMemoryDistances``.
+
+    Rows for the cluster reductions are gathered from the condensed vector; the
+    vector is then sorted in place for the concordance counts, after which the store
+    is ``spent`` and cannot serve another labelling.
+    """
+
+    def __init__(self, X: np.ndarray) -> None:
+        self.X = X
+        n = X.shape[0]
+        self.n = n
+        self.condensed = np.empty(n * (n - 1) // 2, dtype=np.float64)
+        idx = np.arange(n, dtype=np.int64)
+        # condensed index of the pair (i, j), i < j, is offsets[i] + j
+        self._offsets = idx * n - idx * (idx + 1) // 2 - idx - 1
+        self.spent = False
+
+        def fill(bounds: tuple[int, int]) -> None:
+            a, b = bounds
+            block = cdist(X[a:b], X[a:])
+            values = block[np.arange(a, n)[None, :] > np.arange(a, b)[:, None]]
+            start = condensed_offset(a, n)
+            self.condensed[start : start + values.size] = values
+
+        parallel_map(fill, row_blocks(n))
+
+    def to_rows(self, rows: np.ndarray) -> np.ndarray:
+        if self.spent:
+            raise RuntimeError("distance rows requested after the distances were sorted")
+        i = rows[:, None]
+        j = np.arange(self.n)[None, :]
+        index = np.where(j > i, self._offsets[i] + j, self._offsets[j] + i)
+        out = self.condensed[index]
+        out[np.arange(rows.size), rows] = 0.0
+        return out
+
+    def within(self, rows: np.ndarray) -> np.ndarray:
+        return squareform(self.to_rows(rows)[:, rows], checks=False)
+
+    def pair_counter(self, present: np.ndarray | None) -> PairCounter:
+        if present is not None and present.size < self.n:
+            own = self.within(present)
+            own.sort()
+            return PairCounter(own, tied_values(own))
+        if not self.spent:
+            self.condensed.sort()
+            self.spent = True
+        return PairCounter(self.condensed, tied_values(self.condensed))
+
+
 class StreamedDistances:
     """Distances recomputed in row blocks on demand; nothing of size N^2 is kept."""
 
@@ -210,10 +294,22 @@ class StreamedDistances:
     def within(self, rows: np.ndarray) -> np.ndarray:
         return pdist(self.X[rows])
 
-    def count_below(
-        self, present: np.ndarray | None, values: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        points = self.X if present is None else self.X[present]
+    def pair_counter(self, present: np.ndarray | None) -> StreamedPairCounter:
+        return StreamedPairCounter(self.X if present is None else self.X[present])
+
+
+class StreamedPairCounter:
+    """Pair counts by streaming every pair distance once per call, in row blocks."""
+
+    chunk: int | None = None  # all values in one call: each call streams every pair
+    may_tie = True
+
+    def __init__(self, points: np.ndarray) -> None:
+        self.points = points
+
+    def count(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """For sorted values: pairs strictly below each, and pairs equal to each."""
+        points = self.points
         n = points.shape[0]
         # Histogram of every pair distance over the gaps between the query values; a
         # cumulative sum turns it into the counts below each value. Blocks are taken

@@ -15,7 +15,11 @@ import numpy as np
 
 from metricate.errors import InsufficientClustersError, InvalidOptionError
 from metricate.metrics.context import Partition, Undefined
-from metricate.metrics.distances import InMemoryDistances, StreamedDistances
+from metricate.metrics.distances import (
+    CondensedDistances,
+    InMemoryDistances,
+    StreamedDistances,
+)
 from metricate.metrics.registry import (
     EXTERNAL_METRICS,
     INTERNAL_METRICS,
@@ -29,6 +33,9 @@ DEFAULT_LARGE_N = 50_000
 # The in-memory store holds the N x N matrix and the sorted pair distances, 12 N^2
 # bytes (3.1 GB at 16,000 points). Larger sets stream their distances in blocks.
 IN_MEMORY_MAX_POINTS = 16_000
+# A point set scored once (single_use) gets the N x N matrix only while it stays
+# under 1.5 GB; above that, the condensed distances alone (8 N^2 bytes).
+SINGLE_USE_MATRIX_MAX_POINTS = 11_000
 NOISE = -1
 
 
@@ -50,15 +57,21 @@ class PointSet:
     >>> ps.subset(kept_rows).evaluate(labels_of_kept_rows)   # reuses ps's distances
     """
 
-    def __init__(self, X: np.ndarray, *, large_n: int = DEFAULT_LARGE_N) -> None:
+    def __init__(
+        self, X: np.ndarray, *, large_n: int = DEFAULT_LARGE_N, single_use: bool = False
+    ) -> None:
         X = np.ascontiguousarray(X, dtype=np.float64)
         if X.ndim != 2:
             raise InvalidOptionError(f"points must be a 2-D array, got shape {X.shape}")
         self._X = X
         self.large_n = large_n
+        # Scored once: above SINGLE_USE_MATRIX_MAX_POINTS, no N x N matrix.
+        self.single_use = single_use
         self._rows: np.ndarray | None = None  # positions in the root point set
-        self._root: PointSet = self
-        self._store: InMemoryDistances | StreamedDistances | None = None
+        # None for a root point set: a self-reference would be a cycle that keeps
+        # the N^2 distances alive until the garbage collector happens to run.
+        self._parent_root: PointSet | None = None
+        self._store: InMemoryDistances | CondensedDistances | StreamedDistances | None = None
 
     @property
     def n(self) -> int:
@@ -69,9 +82,14 @@ class PointSet:
         return self._X if self._rows is None else self._X[self._rows]
 
     @property
+    def root(self) -> PointSet:
+        """The point set whose distances this one shares (itself if not a subset)."""
+        return self if self._parent_root is None else self._parent_root
+
+    @property
     def has_distances(self) -> bool:
         """Whether the shared pair distances have been computed (for tests and benches)."""
-        return isinstance(self._root._store, InMemoryDistances)
+        return isinstance(self.root._store, InMemoryDistances | CondensedDistances)
 
     def subset(self, rows: Sequence[int] | np.ndarray) -> PointSet:
         """The points ``rows`` (indices into this set, ascending, no repeats), sharing
@@ -84,16 +102,27 @@ class PointSet:
         child = PointSet.__new__(PointSet)
         child._X = self._X
         child.large_n = self.large_n
+        child.single_use = self.single_use
         child._rows = rows if self._rows is None else self._rows[rows]
-        child._root = self._root
+        child._parent_root = self.root
         child._store = None
         return child
 
-    def _distances(self) -> tuple[InMemoryDistances | StreamedDistances, np.ndarray | None]:
-        root = self._root
+    def release(self) -> None:
+        """Drop the shared pair distances (they are recomputed if needed again)."""
+        self.root._store = None
+
+    def _distances(
+        self,
+    ) -> tuple[InMemoryDistances | CondensedDistances | StreamedDistances, np.ndarray | None]:
+        root = self.root
         if root._X.shape[0] <= IN_MEMORY_MAX_POINTS:
-            if root._store is None:
-                root._store = InMemoryDistances(root._X)
+            spent = isinstance(root._store, CondensedDistances) and root._store.spent
+            if root._store is None or spent:
+                n = root._X.shape[0]
+                condensed = root.single_use and n > SINGLE_USE_MATRIX_MAX_POINTS
+                store = CondensedDistances if condensed else InMemoryDistances
+                root._store = store(root._X)
             return root._store, self._rows
         if self.n <= IN_MEMORY_MAX_POINTS:
             if self._store is None:

@@ -205,13 +205,16 @@ def process_file(
     points = PointSet(clustering.points, large_n=options.large_n)
     evaluate_seconds = 0.0
 
-    def score(point_set: PointSet, labels: Any, extra: dict[str, Any], where: str) -> None:
+    def score(point_set: PointSet, labels: Any, extra: dict[str, Any], where: str) -> dict:
         nonlocal evaluate_seconds
         started = time.perf_counter()
         result = point_set.evaluate(labels, exclude=options.exclude, force_all=options.force_all)
         evaluate_seconds += time.perf_counter() - started
         values = result.values()
-        record = {
+        outcome.warnings.extend(f"{where}: {w}" for w in result.warnings)
+        if progress is not None:
+            progress(1)
+        return {
             **base,
             "n_clusters": result.metadata["n_clusters"],
             "n_samples": result.metadata["n_samples"],
@@ -220,10 +223,6 @@ def process_file(
             "metrics_computed": result.metrics_computed,
             "metrics_failed": ",".join(result.metrics_failed),
         }
-        outcome.records.append(record)
-        outcome.warnings.extend(f"{where}: {w}" for w in result.warnings)
-        if progress is not None:
-            progress(1)
 
     original = {
         "quality": 1,
@@ -231,9 +230,16 @@ def process_file(
         "degradation_type": None,
         "degradation_level": None,
     }
-    score(points, clustering.point_labels, original, str(path))
+    records: list[dict[str, Any] | None] = [None] * (1 + len(variants))
+    records[0] = score(points, clustering.point_labels, original, str(path))
+    # Variants with new coordinates come last, after the original's distances are
+    # released, so at most one set of N^2 distances is held at a time.
+    order = sorted(range(len(variants)), key=lambda i: variants[i].changes == "coordinates")
     written = 0.0
-    for variant in variants:
+    for i in order:
+        variant = variants[i]
+        if variant.changes == "coordinates":
+            points.release()
         point_set, labels = scoring_input(variant, clustering, points)
         degraded = {
             "quality": 0,
@@ -241,12 +247,16 @@ def process_file(
             "degradation_type": variant.type,
             "degradation_level": variant.level,
         }
-        score(point_set, labels, degraded, f"{path}: {variant.type}@{variant.level}")
+        where = f"{path}: {variant.type}@{variant.level}"
+        records[i + 1] = score(point_set, labels, degraded, where)
+        del point_set
         if options.degraded_dir is not None:
             started = time.perf_counter()
             target = Path(options.degraded_dir) / name / f"{variant.type}_{variant.level}.csv"
             write_variant_csv(variant, clustering, target)
             written += time.perf_counter() - started
+    points.release()
+    outcome.records = [r for r in records if r is not None]
     timing["evaluate"] = evaluate_seconds
     if options.degraded_dir is not None:
         timing["write_degraded"] = written
