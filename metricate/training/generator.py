@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from metricate.degradations import (
+    Variant,
     build_variants,
     parse_levels,
     parse_types,
@@ -31,11 +32,13 @@ from metricate.degradations import (
 from metricate.errors import InvalidOptionError, MetricateError
 from metricate.load import load_clustering
 from metricate.metrics import DEFAULT_LARGE_N, PointSet, check_metric_names
+from metricate.metrics.distances import parallel_map
 from metricate.training.normalize import normalize_metrics
 from metricate.training.result import TrainingDataResult
 from metricate.training.schema import METRIC_COLUMNS, topic_from_name
 
 Progress = Callable[[int], None]
+Scored = tuple[dict[str, Any], list[str]]
 
 
 @dataclass(frozen=True)
@@ -203,18 +206,13 @@ def process_file(
     name = Path(path).stem
     base = {"clustering_name": name, "topic": options.topic_for(path)}
     points = PointSet(clustering.points, large_n=options.large_n)
-    evaluate_seconds = 0.0
 
-    def score(point_set: PointSet, labels: Any, extra: dict[str, Any], where: str) -> dict:
-        nonlocal evaluate_seconds
-        started = time.perf_counter()
+    def score(point_set: PointSet, labels: Any, extra: dict[str, Any], where: str) -> Scored:
         result = point_set.evaluate(labels, exclude=options.exclude, force_all=options.force_all)
-        evaluate_seconds += time.perf_counter() - started
         values = result.values()
-        outcome.warnings.extend(f"{where}: {w}" for w in result.warnings)
         if progress is not None:
             progress(1)
-        return {
+        record = {
             **base,
             "n_clusters": result.metadata["n_clusters"],
             "n_samples": result.metadata["n_samples"],
@@ -223,23 +221,9 @@ def process_file(
             "metrics_computed": result.metrics_computed,
             "metrics_failed": ",".join(result.metrics_failed),
         }
+        return record, [f"{where}: {w}" for w in result.warnings]
 
-    original = {
-        "quality": 1,
-        "quality_score": 1.0,
-        "degradation_type": None,
-        "degradation_level": None,
-    }
-    records: list[dict[str, Any] | None] = [None] * (1 + len(variants))
-    records[0] = score(points, clustering.point_labels, original, str(path))
-    # Variants with new coordinates come last, after the original's distances are
-    # released, so at most one set of N^2 distances is held at a time.
-    order = sorted(range(len(variants)), key=lambda i: variants[i].changes == "coordinates")
-    written = 0.0
-    for i in order:
-        variant = variants[i]
-        if variant.changes == "coordinates":
-            points.release()
+    def score_variant(variant: Variant) -> Scored:
         point_set, labels = scoring_input(variant, clustering, points)
         degraded = {
             "quality": 0,
@@ -247,19 +231,40 @@ def process_file(
             "degradation_type": variant.type,
             "degradation_level": variant.level,
         }
-        where = f"{path}: {variant.type}@{variant.level}"
-        records[i + 1] = score(point_set, labels, degraded, where)
-        del point_set
-        if options.degraded_dir is not None:
-            started = time.perf_counter()
+        return score(point_set, labels, degraded, f"{path}: {variant.type}@{variant.level}")
+
+    clock = time.perf_counter()
+    original = {
+        "quality": 1,
+        "quality_score": 1.0,
+        "degradation_type": None,
+        "degradation_level": None,
+    }
+    scored: dict[int, Scored] = {-1: score(points, clustering.point_labels, original, str(path))}
+    # Variants on the original's points (or a subset) share its distances; two are
+    # scored at a time, since much of one evaluation runs on a single core.
+    shared = [i for i, v in enumerate(variants) if v.changes != "coordinates"]
+    scored.update(
+        zip(shared, parallel_map(score_variant, [variants[i] for i in shared]), strict=True)
+    )
+    # Variants with new coordinates come last, one at a time, after the original's
+    # distances are released: at most one set of N^2 distances is held at once.
+    points.release()
+    for i, variant in enumerate(variants):
+        if variant.changes == "coordinates":
+            scored[i] = score_variant(variant)
+    points.release()
+    timing["evaluate"] = time.perf_counter() - clock
+    for i in range(-1, len(variants)):
+        record, warnings = scored[i]
+        outcome.records.append(record)
+        outcome.warnings.extend(warnings)
+    if options.degraded_dir is not None:
+        clock = time.perf_counter()
+        for variant in variants:
             target = Path(options.degraded_dir) / name / f"{variant.type}_{variant.level}.csv"
             write_variant_csv(variant, clustering, target)
-            written += time.perf_counter() - started
-    points.release()
-    outcome.records = [r for r in records if r is not None]
-    timing["evaluate"] = evaluate_seconds
-    if options.degraded_dir is not None:
-        timing["write_degraded"] = written
+        timing["write_degraded"] = time.perf_counter() - clock
     outcome.timing = _rounded(timing)
     return outcome
 
