@@ -319,3 +319,16 @@ def test_file_outcome_round_trips_through_json(tmp_path):
                 assert np.isnan(a[key])
             else:
                 assert a[key] == value
+
+
+def test_outputs_get_the_usual_file_mode(tmp_path):
+    import os
+    import stat
+
+    path = write_blobs(tmp_path / "p.csv")
+    metricate.generate_training_data(path, tmp_path / "out", levels=["50pct"])
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in ("training_data.parquet", "training_data.parquet.run.json"):
+        mode = stat.S_IMODE((tmp_path / "out" / name).stat().st_mode)
+        assert mode == 0o666 & ~umask

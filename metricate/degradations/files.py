@@ -9,9 +9,7 @@ written. Every file is written whole or not at all (temporary name, then rename)
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from metricate.degradations.levels import Level, parse_levels
 from metricate.degradations.registry import parse_types
 from metricate.degradations.seeding import check_random_seed
 from metricate.degradations.variants import Variant, build_variants
+from metricate.files import atomic_write
 from metricate.load import Clustering, load_clustering
 
 MANIFEST_NAME = "manifest.json"
@@ -136,7 +135,7 @@ def degrade(
         "warnings": result.warnings,
     }
     text = json.dumps(manifest, indent=2) + "\n"
-    _write_whole(result.manifest_path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    atomic_write(result.manifest_path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     return result
 
 
@@ -145,7 +144,7 @@ def write_variant_csv(variant: Variant, clustering: Clustering, path: str | Path
     frame = variant_frame(variant, clustering)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _write_whole(path, lambda tmp: frame.to_csv(tmp, index=False))
+    atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
 
 
 def variant_frame(variant: Variant, clustering: Clustering) -> pd.DataFrame:
@@ -197,17 +196,3 @@ def format_arrays(X: np.ndarray, separator: str) -> pd.Series:
     first = pd.Series(text[:, 0])
     rest = pd.DataFrame(text[:, 1:])
     return "[" + first.str.cat(rest, sep=separator) + "]"
-
-
-def _write_whole(path: Path, write: Callable[[Path], object]) -> None:
-    """Write through a temporary file in the same directory, then rename it into
-    place: a reader sees the old file or the whole new one, never a partial one."""
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from metricate.errors import InvalidOptionError
+from metricate.files import atomic_write
 from metricate.training.schema import COLUMNS, INTEGER_COLUMNS, STRING_COLUMNS
 
 PARQUET_METADATA_KEY = b"metricate"
@@ -47,7 +45,7 @@ class TrainingDataResult:
 
     def to_csv(self, path: str | Path) -> Path:
         """Write the table as CSV (missing values empty), whole or not at all."""
-        return _atomic_write(Path(path), lambda tmp: self.to_dataframe().to_csv(tmp, index=False))
+        return atomic_write(Path(path), lambda tmp: self.to_dataframe().to_csv(tmp, index=False))
 
     def to_parquet(self, path: str | Path) -> Path:
         """Write the table as Parquet with metadata, warnings and errors in its file
@@ -57,7 +55,7 @@ class TrainingDataResult:
         table = table.replace_schema_metadata(
             {**existing, PARQUET_METADATA_KEY: json.dumps(self.audit()).encode()}
         )
-        return _atomic_write(Path(path), lambda tmp: pq.write_table(table, tmp))
+        return atomic_write(Path(path), lambda tmp: pq.write_table(table, tmp))
 
     def write(self, path: str | Path) -> Path:
         """Write ``path`` (.parquet or .csv by extension) and ``<path>.run.json``."""
@@ -72,7 +70,7 @@ class TrainingDataResult:
             self.to_csv(path)
         run_json = path.with_name(path.name + ".run.json")
         text = json.dumps(self.audit(), indent=2, default=str, allow_nan=False)
-        _atomic_write(run_json, lambda tmp: Path(tmp).write_text(text + "\n"))
+        atomic_write(run_json, lambda tmp: tmp.write_text(text + "\n"))
         return path
 
     def audit(self) -> dict[str, Any]:
@@ -114,17 +112,3 @@ def _finite(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_finite(v) for v in value]
     return value
-
-
-def _atomic_write(path: Path, write: Callable[[str], object]) -> Path:
-    """Write through a temporary file in the same directory, then rename over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
