@@ -875,13 +875,13 @@ def test_degrade_checks_options_before_reading_the_file(tmp_path):
 
 def test_write_uses_the_atomic_helper_for_the_manifest(inputs, tmp_path, monkeypatch):
     written = []
-    real = degradation_files._write_whole
+    real = degradation_files.atomic_write
 
     def record(path, write):
         written.append(path.name)
         real(path, write)
 
-    monkeypatch.setattr(degradation_files, "_write_whole", record)
+    monkeypatch.setattr(degradation_files, "atomic_write", record)
     degrade(inputs["iris_array"], tmp_path, types="core_removal", levels="5pct")
     assert written == ["core_removal_5pct.csv", "manifest.json"]
 
