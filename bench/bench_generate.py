@@ -53,6 +53,9 @@ def run_case(path: str) -> dict[str, object]:
         "load": timing["load"],
         "degrade": timing["degrade"],
         "evaluate": timing["evaluate"],
+        "by_point_set": {
+            k.removeprefix("evaluate_"): v for k, v in timing.items() if k.startswith("evaluate_")
+        },
         "normalize": result.metadata["normalize_seconds"],
         "write": round(write_seconds, 3),
         "peak_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2, 2),
@@ -82,6 +85,8 @@ def main(argv: list[str]) -> None:
                 f"evaluate {r['evaluate']:.2f}, normalize {r['normalize']:.2f}, "
                 f"write {r['write']:.2f}"
             )
+            by_set = ", ".join(f"{k} {v:.2f}" for k, v in r["by_point_set"].items())
+            print(f"{'':<8} {'':>5} {'':>7} {'':>7}  evaluate by point set: {by_set}")
 
 
 if __name__ == "__main__":

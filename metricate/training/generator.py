@@ -241,20 +241,29 @@ def process_file(
         "degradation_level": None,
     }
     scored: dict[int, Scored] = {-1: score(points, clustering.point_labels, original, str(path))}
-    # Variants on the original's points (or a subset) share its distances; two are
-    # scored at a time, since much of one evaluation runs on a single core.
-    shared = [i for i, v in enumerate(variants) if v.changes != "coordinates"]
-    scored.update(
-        zip(shared, parallel_map(score_variant, [variants[i] for i in shared]), strict=True)
-    )
+    timing["evaluate_original"] = time.perf_counter() - clock
+    # Variants on the original's points, then on subsets of them, share its
+    # distances; two are scored at a time, since much of one evaluation runs on a
+    # single core.
+    for changes in ("labels", "subset"):
+        clock = time.perf_counter()
+        batch = [i for i, v in enumerate(variants) if v.changes == changes]
+        scored.update(
+            zip(batch, parallel_map(score_variant, [variants[i] for i in batch]), strict=True)
+        )
+        timing[f"evaluate_{'same_points' if changes == 'labels' else 'subsets'}"] = (
+            time.perf_counter() - clock
+        )
     # Variants with new coordinates come last, one at a time, after the original's
     # distances are released: at most one set of N^2 distances is held at once.
+    clock = time.perf_counter()
     points.release()
     for i, variant in enumerate(variants):
         if variant.changes == "coordinates":
             scored[i] = score_variant(variant)
     points.release()
-    timing["evaluate"] = time.perf_counter() - clock
+    timing["evaluate_new_points"] = time.perf_counter() - clock
+    timing["evaluate"] = sum(v for k, v in timing.items() if k.startswith("evaluate_"))
     for i in range(-1, len(variants)):
         record, warnings = scored[i]
         outcome.records.append(record)
