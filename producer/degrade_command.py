@@ -6,13 +6,10 @@ degradations`` command calling ``print_degradation_registry()``.
 
 from __future__ import annotations
 
-import sys
-
 import click
-from rich.console import Console
-from rich.table import Table
 
 from metricate.degradations import DEFAULT_LEVELS, DEGRADATIONS
+from producer.display import print_table
 
 
 @click.command("degrade")
@@ -98,15 +95,4 @@ def print_degradation_registry() -> None:
         (str(i), d.name, d.category, d.changes, d.description)
         for i, d in enumerate(DEGRADATIONS, start=1)
     ]
-    header = ("#", "name", "category", "changes", "description")
-    if not sys.stdout.isatty():
-        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
-        for row in [header, *rows]:
-            print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=False)) + "  " + row[-1])
-        return
-    table = Table()
-    for column in header:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*row)
-    Console().print(table)
+    print_table(("#", "name", "category", "changes", "description"), rows)

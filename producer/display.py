@@ -50,7 +50,11 @@ def print_metric_registry() -> None:
         )
         for i, m in enumerate(METRICS, start=1)
     ]
-    header = ("#", "name", "kind", "better", "range", "pairs", "description")
+    print_table(("#", "name", "kind", "better", "range", "pairs", "description"), rows)
+
+
+def print_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """A rich table on a terminal; aligned plain columns otherwise (last one free)."""
     if not sys.stdout.isatty():
         widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
         for row in [header, *rows]:
