@@ -327,3 +327,10 @@ def test_concordance_exact_on_a_subset_with_ties(keep_share):
     v = points.subset(rows).evaluate(labels[rows]).values()
     for name, function in (("Gamma", ref.gamma), ("G-plus", ref.g_plus), ("Tau", ref.tau)):
         assert v[name] == pytest.approx(function(X[rows], labels[rows]), rel=1e-12)
+
+
+def test_wemmert_gancarski_point_on_another_centroid_zeroes_its_cluster_term():
+    # B's point (1, 0) lies on A's centroid: R = inf, so B contributes max(0, -inf) = 0.
+    X = np.array([[0, 0], [2, 0], [1, 0], [1, 4]], float)
+    v = values(X, np.array([0, 0, 1, 1]))
+    assert v["Wemmert-Gancarski"] == pytest.approx((2 - 2 / math.sqrt(5)) / 4)

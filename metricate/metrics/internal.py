@@ -182,9 +182,12 @@ def wemmert_gancarski(c: Partition) -> float:
     other centroid distance (cC 1.2.28). Range [0, 1], higher is better.
     """
     others = _others_masked(c.dist_to_centroids.T, c.codes, np.inf).min(axis=0)
-    if np.any(others == 0.0):
-        raise Undefined("a point lies on the centroid of another cluster")
-    ratio = c.group_sum(c.dist_to_own_centroid / others)
+    own = c.dist_to_own_centroid
+    if np.any((others == 0.0) & (own == 0.0)):
+        raise Undefined("two clusters have the same centroid")
+    # A point on another cluster's centroid has R = inf: its cluster's term is 0.
+    with np.errstate(divide="ignore"):
+        ratio = c.group_sum(own / others)
     return float(np.sum(np.maximum(0.0, c.sizes - ratio))) / c.n
 
 
