@@ -131,9 +131,13 @@ def _register_commands() -> None:
     # Commands live in their own modules, which import helpers from this one.
     from producer.degrade_command import degrade
     from producer.generate_command import generate
+    from producer.service_commands import collect, status, worker
 
     cli.add_command(degrade)
     cli.add_command(generate)
+    cli.add_command(status)
+    cli.add_command(collect)
+    cli.add_command(worker)
 
 
 _register_commands()

@@ -67,6 +67,13 @@ def load_topic_map(path: str) -> dict[str, str]:
     show_default="number of cores",
     help="Local worker processes.",
 )
+@click.option(
+    "--broker",
+    envvar="METRICATE_BROKER_URL",
+    help="Run on Celery workers through this broker (env METRICATE_BROKER_URL).",
+)
+@click.option("--run-id", help="With --broker: name the run, or resume it (only missing files).")
+@click.option("--no-wait", is_flag=True, help="With --broker: submit and exit (see `status`).")
 @one_line_errors
 def generate(
     inputs: tuple[str, ...],
@@ -83,6 +90,9 @@ def generate(
     embedding_cols: str | None,
     degraded_dir: str | None,
     jobs: int,
+    broker: str | None,
+    run_id: str | None,
+    no_wait: bool,
 ) -> None:
     """Degrade and score every clustering in INPUTS (CSV files or directories of them)
     and write one normalized training table."""
@@ -111,6 +121,17 @@ def generate(
         degraded_dir=degraded_dir,
     ).checked()
     paths = validated_inputs(inputs, find_inputs)
+    if broker:
+        from producer.distributed import run_distributed, service_errors
+
+        command = " ".join(["metricate", *sys.argv[1:]]).replace(f" --run-id {run_id}", "")
+        with service_errors():
+            code = run_distributed(
+                paths, options, out, broker=broker, run_id=run_id, wait=not no_wait, command=command
+            )
+        sys.exit(code)
+    if run_id or no_wait:
+        raise InvalidOptionError("--run-id and --no-wait need a broker (--broker)")
     with RunProgress(len(paths), options.variants_per_file) as progress:
         result = run_local(
             paths,

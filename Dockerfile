@@ -1,0 +1,23 @@
+# One image for the producer, the workers and Flower: `metricate` on PATH.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY metricate ./metricate
+COPY shared ./shared
+COPY worker ./worker
+COPY producer ./producer
+RUN pip install . \
+    && useradd --create-home --uid 1000 metricate \
+    && mkdir /data && chown metricate /data
+
+# Workers run as a regular user; the shared data volume is mounted at /data.
+USER metricate
+WORKDIR /data
+ENTRYPOINT ["metricate"]
+CMD ["--help"]

@@ -1,0 +1,96 @@
+"""The service's settings: one frozen object read from the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from metricate.errors import InvalidOptionError
+
+DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """Where the broker, the result backend and the record store live, and the limits
+    that keep a run from hanging or looping."""
+
+    broker_url: str = DEFAULT_REDIS
+    result_backend: str = DEFAULT_REDIS
+    redis_url: str = DEFAULT_REDIS
+    key_prefix: str = "metricate"
+    queue: str = "metricate"
+    # A finished run is collected within days; after that Redis frees it by itself.
+    record_ttl: int = 7 * 24 * 3600
+    # A file that kills its worker every time (out of memory...) is recorded as an
+    # error after this many deliveries instead of being redelivered forever.
+    max_attempts: int = 3
+    # One file takes minutes at most at the sizes the pair-based indices allow.
+    soft_time_limit: int = 3600
+    hard_time_limit: int = 3900
+    # Above the hard limit, or Redis hands a still-running task to a second worker.
+    visibility_timeout: int = 4500
+    # Above the longest run, or the chord's join state expires before its last part.
+    chord_expires: int = 7 * 24 * 3600
+    # The library's threads per worker process: the pool's processes already use every
+    # core. A lone worker process (--concurrency 1) on a multi-core machine can use more.
+    worker_threads: int = 1
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> ServiceSettings:
+        env = os.environ if environ is None else environ
+        broker = env.get("METRICATE_BROKER_URL") or DEFAULT_REDIS
+        hard = _integer(env, "METRICATE_HARD_TIME_LIMIT", cls.hard_time_limit)
+        settings = cls(
+            broker_url=broker,
+            result_backend=env.get("METRICATE_RESULT_BACKEND") or broker,
+            redis_url=env.get("METRICATE_REDIS_URL") or broker,
+            key_prefix=env.get("METRICATE_KEY_PREFIX") or cls.key_prefix,
+            queue=env.get("METRICATE_QUEUE") or cls.queue,
+            record_ttl=_integer(env, "METRICATE_RECORD_TTL", cls.record_ttl),
+            max_attempts=_integer(env, "METRICATE_MAX_ATTEMPTS", cls.max_attempts),
+            soft_time_limit=_integer(env, "METRICATE_SOFT_TIME_LIMIT", cls.soft_time_limit),
+            hard_time_limit=hard,
+            visibility_timeout=_integer(env, "METRICATE_VISIBILITY_TIMEOUT", hard + 600),
+            chord_expires=_integer(env, "METRICATE_CHORD_EXPIRES", cls.chord_expires),
+            worker_threads=_integer(env, "METRICATE_WORKER_THREADS", cls.worker_threads),
+        )
+        return settings.checked()
+
+    def with_broker(self, url: str) -> ServiceSettings:
+        """The same settings with another broker; backend and store follow it unless
+        they were set on their own."""
+        from dataclasses import replace
+
+        follow = {
+            name: url
+            for name in ("result_backend", "redis_url")
+            if getattr(self, name) == self.broker_url
+        }
+        return replace(self, broker_url=url, **follow).checked()
+
+    def checked(self) -> ServiceSettings:
+        if self.soft_time_limit >= self.hard_time_limit:
+            raise InvalidOptionError(
+                f"soft time limit ({self.soft_time_limit} s) must be below the hard "
+                f"limit ({self.hard_time_limit} s)"
+            )
+        if self.visibility_timeout <= self.hard_time_limit:
+            raise InvalidOptionError(
+                f"visibility timeout ({self.visibility_timeout} s) must be above the hard "
+                f"time limit ({self.hard_time_limit} s)"
+            )
+        if self.max_attempts < 1 or self.record_ttl < 1 or self.worker_threads < 1:
+            raise InvalidOptionError("max attempts, record TTL and worker threads must be positive")
+        return self
+
+
+def _integer(env: Mapping[str, str], name: str, default: int) -> int:
+    value = env.get(name)
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidOptionError(f"{name} must be an integer, got {value!r}") from None

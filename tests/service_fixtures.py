@@ -1,0 +1,140 @@
+"""Real Redis and real `celery worker` / `flower` subprocesses for the service tests."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import redis
+from sklearn.datasets import make_blobs
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_REDIS_URL = os.environ.get("METRICATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def redis_or_skip() -> redis.Redis:
+    """The test Redis; unreachable fails the suite under CI=true and skips otherwise."""
+    client = redis.Redis.from_url(TEST_REDIS_URL, decode_responses=True, socket_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        message = f"Redis not reachable at {TEST_REDIS_URL}: {exc}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return client
+
+
+def service_env(queue: str, prefix: str, **extra: str) -> dict[str, str]:
+    """Settings for producer and workers: our own queue and key prefix on the test db."""
+    return {
+        "METRICATE_BROKER_URL": TEST_REDIS_URL,
+        "METRICATE_QUEUE": queue,
+        "METRICATE_KEY_PREFIX": prefix,
+        # Test runs and Celery's results for them are gone ten minutes later.
+        "METRICATE_RECORD_TTL": "600",
+        "METRICATE_CHORD_EXPIRES": "600",
+        **extra,
+    }
+
+
+def unique(name: str) -> str:
+    return f"metricate-test-{name}-{uuid.uuid4().hex[:8]}"
+
+
+class Worker:
+    """One `celery worker` subprocess (its own process group, always stopped)."""
+
+    def __init__(self, env: dict[str, str], concurrency: int, name: str):
+        self.name = f"{name}@{uuid.uuid4().hex[:6]}"
+        self.log = Path(f"/tmp/{self.name.replace('@', '-')}.log")
+        full_env = {**os.environ, **env}
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            full_env[var] = "1"
+        argv = [sys.executable, "-m", "celery", "-A", "worker.tasks", "worker"]
+        argv += ["-Q", env["METRICATE_QUEUE"], "-n", self.name, "--concurrency", str(concurrency)]
+        argv += ["--loglevel", "info", "--without-mingle", "--without-gossip"]
+        self._log_file = self.log.open("w")
+        self.process = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=full_env,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker exited: {self.log.read_text()[-2000:]}")
+            if " ready." in self.log.read_text():
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"worker not ready after {timeout} s: {self.log.read_text()[-2000:]}")
+
+    def pool_pids(self) -> list[int]:
+        """The worker's pool processes (children of the main process)."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(p) for p in children.read_text().split()]
+
+    def stop(self, timeout: float = 20) -> None:
+        """Warm shutdown (finish the current task), then kill what is left of the group."""
+        if self.process.poll() is None:
+            # To the main process only: it lets its pool finish the current task.
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(5)
+        self._log_file.close()
+
+
+@contextlib.contextmanager
+def running_worker(env: dict[str, str], concurrency: int = 2, name: str = "w") -> Iterator[Worker]:
+    worker = Worker(env, concurrency, name)
+    try:
+        worker.wait_ready()
+        yield worker
+    finally:
+        worker.stop()
+
+
+def clean_keys(client: redis.Redis, prefix: str, queue: str) -> None:
+    """Delete the run keys and the queue a test wrote (Celery's own results expire)."""
+    for pattern in (f"{prefix}:*", f"{queue}*", f"_kombu.binding*.{queue}"):
+        keys = list(client.scan_iter(match=pattern, count=1000))
+        if keys:
+            client.delete(*keys)
+
+
+def write_blobs(path: Path, seed: int = 0, n: int = 80, d: int = 4, k: int = 4) -> Path:
+    X, y = make_blobs(n_samples=n, n_features=d, centers=k, random_state=seed)
+    frame = pd.DataFrame(X, columns=[f"dim_{i}" for i in range(d)])
+    frame.insert(0, "cluster_id", y)
+    frame.to_csv(path, index=False)
+    return path
+
+
+def wait_for(predicate, timeout: float = 60, interval: float = 0.1):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise TimeoutError(f"condition not met within {timeout} s")

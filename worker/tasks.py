@@ -1,0 +1,147 @@
+"""The tasks: thin wrappers around the library's two functions and the record store.
+
+Start a worker with ``metricate worker`` (or ``celery -A worker.tasks worker``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import worker_process_init
+from celery.utils.log import get_task_logger
+from redis.exceptions import RedisError
+
+from metricate.metrics.distances import set_thread_count
+from metricate.training.generator import FileOutcome, GenerationOptions, process_file
+from shared.celery_app import app
+from shared.collect import assemble_run, run_parameters
+from shared.messages import FINALIZE_RUN, PROCESS_FILE, RUN_FAILED, file_summary
+from shared.record_store import RecordStore, now
+
+logger = get_task_logger(__name__)
+settings = app.conf.metricate_settings
+# One library thread per process (unless told otherwise): the pool's processes already
+# use every core, more threads would only contend.
+set_thread_count(settings.worker_threads)
+
+
+@worker_process_init.connect
+def _threads_per_process(**_: Any) -> None:
+    set_thread_count(settings.worker_threads)
+
+
+_store: RecordStore | None = None
+
+
+def store() -> RecordStore:
+    # One connection pool per worker process, made after the fork.
+    global _store
+    if _store is None:
+        _store = RecordStore.from_settings(settings)
+    return _store
+
+
+@app.task(
+    name=PROCESS_FILE,
+    bind=True,
+    # Only infrastructure fails this task (Redis unreachable...): retry with backoff.
+    autoretry_for=(RedisError, ConnectionError),
+    retry_backoff=2,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=settings.max_attempts,
+)
+def process_file_task(self: Any, run_id: str, file: str, options: dict[str, Any]) -> dict:
+    """Score one file and store its outcome; a bad file is an error entry, not a failure."""
+    records = store()
+    if records.status(run_id).get("status") == "interrupted":
+        # Stopped with Ctrl-C while this message was queued; a resume enqueues it again.
+        return file_summary(file, 0, "skipped")
+    if records.is_done(run_id, file):
+        # Redelivered or duplicated: the outcome is already stored in full.
+        summary = records.file_summary(run_id, file) or {}
+        return file_summary(file, len(summary.get("record_ids", [])), summary.get("status", "ok"))
+    attempt = records.begin_attempt(run_id, file)
+    if attempt > settings.max_attempts:
+        outcome = FileOutcome(
+            file=file,
+            status="error",
+            errors=[
+                f"{file}: gave up after {attempt - 1} attempts (the worker was lost "
+                "each time, e.g. out of memory)"
+            ],
+        )
+    else:
+        try:
+            outcome = process_file(file, GenerationOptions.from_dict(options))
+        except SoftTimeLimitExceeded:
+            outcome = FileOutcome(
+                file=file,
+                status="error",
+                errors=[f"{file}: took longer than {settings.soft_time_limit} s, stopped"],
+            )
+    records.save_outcome(run_id, outcome)
+    return file_summary(file, len(outcome.records), outcome.status)
+
+
+@app.task(name=FINALIZE_RUN, bind=True, max_retries=60, autoretry_for=(RedisError,))
+def finalize_run(self: Any, run_id: str, submission: str) -> dict:
+    """Check every expected file is done, normalize over the run, write the output
+    and ``<output>.run.json``, mark the run done. Running it twice writes once."""
+    records = store()
+    parameters = run_parameters(records, run_id)
+    state = records.status(run_id)
+    if state.get("submission") != submission or state.get("status") == "interrupted":
+        return {"run_id": run_id, "status": "superseded"}
+    output = Path(parameters["output"])
+    if state.get("status") == "done" and output.exists():
+        return {"run_id": run_id, "status": "done", "written": False}
+    missing = records.missing(run_id)
+    if missing:
+        # The header reported complete before the done-set did (a duplicate counted
+        # twice): wait for the stragglers rather than write an incomplete table.
+        raise self.retry(countdown=5, exc=RuntimeError(f"{len(missing)} files not done"))
+    token = uuid.uuid4().hex
+    if not records.acquire_finalize_lock(run_id, token, settings.hard_time_limit):
+        return {"run_id": run_id, "status": "finalizing elsewhere"}
+    try:
+        result = assemble_run(records, run_id)
+        result.write(output)
+        records.set_status(
+            run_id,
+            "done",
+            finished_at=result.metadata["finished_at"],
+            normalize_seconds=result.metadata["normalize_seconds"],
+            summary=result.summary(),
+            n_errors=len(result.errors),
+            output=str(output),
+        )
+    finally:
+        records.release_finalize_lock(run_id, token)
+    return {"run_id": run_id, "status": "done", "written": True, "rows": len(result.records)}
+
+
+@app.task(name=RUN_FAILED)
+def run_failed(request: Any, exc: Any, traceback: Any, run_id: str, submission: str) -> None:
+    """Errback of the chord body: write what the run has, name what failed, mark it
+    failed. A run never ends silently."""
+    records = store()
+    if records.status(run_id).get("submission") != submission:
+        return
+    reason = f"run {run_id} failed: {type(exc).__name__}: {exc}"
+    missing = records.missing(run_id)
+    if missing:
+        reason += f"; {len(missing)} files without a result: {', '.join(missing)}"
+    logger.error(reason)
+    fields: dict[str, Any] = {"error": reason, "failed_at": now()}
+    try:
+        parameters = run_parameters(records, run_id)
+        result = assemble_run(records, run_id, run_errors=[reason])
+        result.write(parameters["output"])
+        fields.update(summary=result.summary(), n_errors=len(result.errors))
+    except Exception as error:  # noqa: BLE001 - whatever broke, the run is marked failed
+        fields["error"] = f"{reason}; writing the partial result failed too: {error}"
+    records.set_status(run_id, "failed", **fields)
