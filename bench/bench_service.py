@@ -2,10 +2,10 @@
 
     python bench/bench_service.py
 
-Times `metricate generate` with `--jobs 1` (the library's default threads, and one
-thread), then through Redis with one worker process (one library thread, the default,
-and two) and with two worker processes; prints the ratios, the Redis memory a finished
-run holds and the TTL of its keys. Needs Redis at METRICATE_BENCH_REDIS_URL (default
+Times `metricate generate` locally with `--jobs 1` (one process, one core), then
+through Redis with one worker process and with two (one library thread each, the
+default); prints the ratios, the Redis memory a finished run holds and the TTL of
+its keys. Needs Redis at METRICATE_BENCH_REDIS_URL (default
 redis://127.0.0.1:6379/14).
 """
 
@@ -86,14 +86,10 @@ def main() -> None:
         write_inputs(folder)
         generate = ["metricate", "generate", str(folder)]
         local = timed([*generate, "-o", f"{tmp}/local.parquet", "--jobs", "1"], local_env)
-        print(f"local --jobs 1 (default threads):       {local:6.1f} s", flush=True)
-        one_thread = {**local_env, "METRICATE_THREADS": "1"}
-        one_thread.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
-        local1 = timed([*generate, "-o", f"{tmp}/local1.parquet", "--jobs", "1"], one_thread)
-        print(f"local --jobs 1, one thread:             {local1:6.1f} s", flush=True)
+        print(f"local --jobs 1:                         {local:6.1f} s", flush=True)
         times = {}
         try:
-            for workers, threads in ((1, 1), (1, 2), (2, 1)):
+            for workers, threads in ((1, 1), (2, 1)):
                 log = Path(tmp) / f"worker{workers}-{threads}.log"
                 worker = start_worker(env, workers, threads, log)
                 try:
@@ -120,8 +116,6 @@ def main() -> None:
             client.delete(queue)
     one, two = times[1, 1], times[2, 1]
     print(f"1 worker / local --jobs 1:               {one / local:5.2f}  (acceptance: <= 1.10)")
-    print(f"1 worker / local --jobs 1, one thread:   {one / local1:5.2f}")
-    print(f"1 worker --threads 2 / local --jobs 1:   {times[1, 2] / local:5.2f}")
     print(f"1 worker / 2 workers:                    {one / two:5.2f}  (acceptance: >= 1.70)")
     print(f"distributed output equals local: {same}")
     print(f"Redis memory of a finished run of 8 files: {memory / 1e6:.2f} MB in {len(keys)} keys")

@@ -65,7 +65,8 @@ def load_topic_map(path: str) -> dict[str, str]:
     type=click.IntRange(min=1),
     default=os.cpu_count() or 1,
     show_default="number of cores",
-    help="Local worker processes.",
+    help="Local mode: cores to use. Files run in min(jobs, files) processes, each with "
+    "jobs // processes threads.",
 )
 @click.option(
     "--broker",

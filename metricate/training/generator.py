@@ -386,12 +386,12 @@ def generate_training_data_batch(
     embedding_cols: str | Sequence[str] | None = None,
     large_n: int = DEFAULT_LARGE_N,
     degraded_dir: str | Path | None = None,
-    jobs: int = 1,
+    jobs: int | None = None,
     progress: Progress | None = None,
 ) -> TrainingDataResult:
     """Training data from every CSV in ``inputs`` (a directory, or files and
     directories), normalized across all of them. A bad file becomes an entry in
-    ``errors``; the others complete."""
+    ``errors``; the others complete. ``jobs``: cores to use (default all)."""
     from metricate.training.local import run_local
 
     options = GenerationOptions(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import queue
 import time
 from collections.abc import Callable, Sequence
@@ -28,43 +29,59 @@ def run_local(
     paths: Sequence[Path],
     options: GenerationOptions,
     *,
-    jobs: int = 1,
+    jobs: int | None = None,
     progress: Progress | None = None,
     on_file: Callable[[FileOutcome], None] | None = None,
     run_id: str | None = None,
 ) -> TrainingDataResult:
-    """Process every file (in ``jobs`` processes when > 1) and assemble the result.
+    """Process every file and assemble the result.
+
+    ``jobs`` is the number of cores to use (default: all): files run in
+    min(jobs, files) processes, each using jobs // processes threads. So
+    ``jobs=1`` is one process on one core, and one file with ``jobs=2`` uses two
+    threads. The output does not depend on it.
 
     ``progress(n)`` is called as versions are scored, ``on_file(outcome)`` as each
     file completes.
     """
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     clock = time.perf_counter()
-    jobs = max(1, min(jobs, len(paths)))
-    if jobs == 1:
+    cores = max(1, jobs or os.cpu_count() or 1)
+    processes = max(1, min(cores, len(paths)))
+    threads = max(1, cores // processes)
+    if processes == 1:
         outcomes = []
-        for path in paths:
-            outcomes.append(process_file(path, options, progress))
-            if on_file is not None:
-                on_file(outcomes[-1])
+        previous = distances.thread_count()
+        distances.set_thread_count(threads)
+        try:
+            for path in paths:
+                outcomes.append(process_file(path, options, progress))
+                if on_file is not None:
+                    on_file(outcomes[-1])
+        finally:
+            distances.set_thread_count(previous)
     else:
-        outcomes = _run_pool(paths, options, jobs, progress, on_file)
+        outcomes = _run_pool(paths, options, processes, threads, progress, on_file)
     result = assemble_result(
         outcomes,
         options,
         run_id=run_id,
         started_at=started_at,
-        extra_metadata={"mode": "local", "jobs": jobs},
+        extra_metadata={
+            "mode": "local",
+            "jobs": cores,
+            "processes": processes,
+            "threads_per_process": threads,
+        },
     )
     result.metadata["seconds"] = round(time.perf_counter() - clock, 3)
     return result
 
 
-def _init_worker(progress_queue: Any) -> None:
+def _init_worker(progress_queue: Any, threads: int) -> None:
     global _progress_queue
     _progress_queue = progress_queue
-    # The pool already uses every core; threads inside each process would only contend.
-    distances.set_thread_count(1)
+    distances.set_thread_count(threads)
 
 
 def _process_in_worker(path: str, options: GenerationOptions) -> FileOutcome:
@@ -74,7 +91,8 @@ def _process_in_worker(path: str, options: GenerationOptions) -> FileOutcome:
 def _run_pool(
     paths: Sequence[Path],
     options: GenerationOptions,
-    jobs: int,
+    processes: int,
+    threads: int,
     progress: Progress | None,
     on_file: Callable[[FileOutcome], None] | None,
 ) -> list[FileOutcome]:
@@ -82,7 +100,10 @@ def _run_pool(
     progress_queue = context.Queue()
     outcomes: list[FileOutcome] = []
     with ProcessPoolExecutor(
-        jobs, mp_context=context, initializer=_init_worker, initargs=(progress_queue,)
+        processes,
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(progress_queue, threads),
     ) as pool:
         pending: set[Future[FileOutcome]] = {
             pool.submit(_process_in_worker, str(path), options) for path in paths
