@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -56,7 +57,7 @@ class Worker:
 
     def __init__(self, env: dict[str, str], concurrency: int, name: str):
         self.name = f"{name}@{uuid.uuid4().hex[:6]}"
-        self.log = Path(f"/tmp/{self.name.replace('@', '-')}.log")
+        self.log = Path(tempfile.gettempdir()) / f"{self.name.replace('@', '-')}.log"
         full_env = {**os.environ, **env}
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             full_env[var] = "1"
@@ -102,6 +103,7 @@ class Worker:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(5)
         self._log_file.close()
+        self.log.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
