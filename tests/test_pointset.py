@@ -170,21 +170,26 @@ def test_pair_metrics_skipped_above_large_n_with_one_warning():
     assert "skipped 12 pair-based metrics" in result.warnings[0]
 
 
-def test_force_all_above_large_n_streams_and_matches_in_memory(monkeypatch):
+@pytest.mark.parametrize(
+    "sorted_max, store", [(100, "StreamedDistances"), (1000, "SortedDistances")]
+)
+def test_above_the_in_memory_limit_values_match_in_memory(monkeypatch, sorted_max, store):
     X, y = make_blobs(n_samples=500, n_features=3, centers=4, random_state=1)
     X = np.round(X, 1)  # ties among distances, to exercise exact tie counting
     labels = y.copy()
     labels[::7] = (labels[::7] + 1) % 4
     in_memory = PointSet(X).evaluate(labels)
     monkeypatch.setattr(pointset, "IN_MEMORY_MAX_POINTS", 100)
-    streamed_set = PointSet(X, large_n=100)
-    streamed = streamed_set.evaluate(labels, force_all=True)
-    assert not streamed_set.has_distances
+    monkeypatch.setattr(pointset, "SORTED_MAX_POINTS", sorted_max)
+    big = PointSet(X, large_n=100)
+    result = big.evaluate(labels, force_all=True)
+    assert type(big.root._store).__name__ == store
+    assert not big.has_distances  # no N x N matrix
     for name, value in in_memory.values().items():
-        assert streamed[name].value == pytest.approx(value, rel=1e-12, nan_ok=True), name
-    # and a subset of a streamed point set
+        assert result[name].value == pytest.approx(value, rel=1e-12, nan_ok=True), name
+    # and a subset of it
     rows = np.arange(0, 500, 3)
-    sub = streamed_set.subset(rows).evaluate(labels[rows], force_all=True)
+    sub = big.subset(rows).evaluate(labels[rows], force_all=True)
     fresh = PointSet(X[rows]).evaluate(labels[rows])
     for name, value in fresh.values().items():
         assert sub[name].value == pytest.approx(value, rel=1e-12, nan_ok=True), name

@@ -13,12 +13,7 @@ from functools import cached_property
 import numpy as np
 from scipy.spatial.distance import cdist
 
-from metricate.metrics.distances import (
-    CondensedDistances,
-    InMemoryDistances,
-    StreamedDistances,
-    parallel_map,
-)
+from metricate.metrics.distances import DistanceStore, parallel_map
 
 # Rows of the distance matrix reduced at a time (cache-sized), and rows per unit of
 # work; both fixed so the summation order, and so every bit of the result, does not
@@ -64,7 +59,7 @@ class Partition:
         self,
         X: np.ndarray,
         codes: np.ndarray,
-        distances: InMemoryDistances | CondensedDistances | StreamedDistances | None = None,
+        distances: DistanceStore | None = None,
         rows: np.ndarray | None = None,
         reference: np.ndarray | None = None,
     ) -> None:
@@ -212,7 +207,7 @@ class Partition:
 
 
 def _pair_statistics(
-    distances: InMemoryDistances | CondensedDistances | StreamedDistances,
+    distances: DistanceStore,
     rows: np.ndarray | None,
     codes: np.ndarray,
     k: int,

@@ -11,6 +11,9 @@ Two stores share one interface:
   (a removal variant) reuses both.
 - ``CondensedDistances`` keeps the N(N-1)/2 pair distances and a sorted copy but no
   N x N matrix, for a point set scored once (a variant with new coordinates).
+- ``SortedDistances`` keeps only the sorted pair distances (for concordance counts)
+  and recomputes rows in blocks for every labelling: the middle ground between the
+  in-memory limit and ``large_n``.
 - ``StreamedDistances`` keeps nothing of size N^2: every request recomputes the
   distances it needs in row blocks (memory proportional to N times the block size).
   It is what ``force_all`` uses above ``large_n`` rows.
@@ -60,6 +63,22 @@ def row_blocks(n: int, size: int = _ROW_BLOCK) -> list[tuple[int, int]]:
 def condensed_offset(row: int, n: int) -> int:
     """Index in ``pdist`` order of the pair (row, row + 1)."""
     return row * n - row * (row + 1) // 2
+
+
+def condensed_pair_distances(X: np.ndarray) -> np.ndarray:
+    """All pair distances in ``pdist`` order, computed in row blocks on the threads."""
+    n = X.shape[0]
+    condensed = np.empty(n * (n - 1) // 2, dtype=np.float64)
+
+    def fill(bounds: tuple[int, int]) -> None:
+        a, b = bounds
+        block = cdist(X[a:b], X[a:])
+        values = block[np.arange(a, n)[None, :] > np.arange(a, b)[:, None]]
+        start = condensed_offset(a, n)
+        condensed[start : start + values.size] = values
+
+    parallel_map(fill, row_blocks(n))
+    return condensed
 
 
 class InMemoryDistances:
@@ -242,20 +261,11 @@ class CondensedDistances:
         self.X = X
         n = X.shape[0]
         self.n = n
-        self.condensed = np.empty(n * (n - 1) // 2, dtype=np.float64)
+        self.condensed = condensed_pair_distances(X)
         idx = np.arange(n, dtype=np.int64)
         # condensed index of the pair (i, j), i < j, is offsets[i] + j
         self._offsets = idx * n - idx * (idx + 1) // 2 - idx - 1
         self.spent = False
-
-        def fill(bounds: tuple[int, int]) -> None:
-            a, b = bounds
-            block = cdist(X[a:b], X[a:])
-            values = block[np.arange(a, n)[None, :] > np.arange(a, b)[:, None]]
-            start = condensed_offset(a, n)
-            self.condensed[start : start + values.size] = values
-
-        parallel_map(fill, row_blocks(n))
 
     def to_rows(self, rows: np.ndarray) -> np.ndarray:
         if self.spent:
@@ -333,3 +343,26 @@ class StreamedPairCounter:
                 np.add.at(hist_less_equal, left, 1)
         less = np.cumsum(hist_less)[:-1]
         return less, np.cumsum(hist_less_equal)[:-1] - less
+
+
+class SortedDistances(StreamedDistances):
+    """Rows recomputed in blocks for every labelling, but the sorted pair distances
+    kept (8 N(N-1)/2 bytes): between the in-memory limit and ``large_n``, where
+    streaming the concordance counts would cost most of each labelling.
+    """
+
+    def __init__(self, X: np.ndarray) -> None:
+        super().__init__(X)
+        self._all = condensed_pair_distances(X)
+        self._all.sort()
+        self._counter = PairCounter(self._all, tied_values(self._all))
+
+    def pair_counter(self, present: np.ndarray | None) -> PairCounter:  # type: ignore[override]
+        if present is None or present.size == self.n:
+            return self._counter
+        own = self.within(present)
+        own.sort()
+        return PairCounter(own, tied_values(own))
+
+
+DistanceStore = InMemoryDistances | CondensedDistances | SortedDistances | StreamedDistances

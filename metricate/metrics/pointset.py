@@ -17,7 +17,9 @@ from metricate.errors import InsufficientClustersError, InvalidOptionError
 from metricate.metrics.context import Partition, Undefined
 from metricate.metrics.distances import (
     CondensedDistances,
+    DistanceStore,
     InMemoryDistances,
+    SortedDistances,
     StreamedDistances,
 )
 from metricate.metrics.registry import (
@@ -36,6 +38,9 @@ IN_MEMORY_MAX_POINTS = 16_000
 # A point set scored once (single_use) gets the N x N matrix only while it stays
 # under 1.5 GB; above that, the condensed distances alone (8 N^2 bytes).
 SINGLE_USE_MATRIX_MAX_POINTS = 11_000
+# Above IN_MEMORY_MAX_POINTS rows are recomputed for every labelling; up to this many
+# points the sorted pair distances are still kept (8 N^2 / 2 bytes: 2.9 GB at 27,000).
+SORTED_MAX_POINTS = 27_000
 NOISE = -1
 
 
@@ -71,7 +76,7 @@ class PointSet:
         # None for a root point set: a self-reference would be a cycle that keeps
         # the N^2 distances alive until the garbage collector happens to run.
         self._parent_root: PointSet | None = None
-        self._store: InMemoryDistances | CondensedDistances | StreamedDistances | None = None
+        self._store: DistanceStore | None = None
 
     @property
     def n(self) -> int:
@@ -114,7 +119,7 @@ class PointSet:
 
     def _distances(
         self,
-    ) -> tuple[InMemoryDistances | CondensedDistances | StreamedDistances, np.ndarray | None]:
+    ) -> tuple[DistanceStore, np.ndarray | None]:
         root = self.root
         if root._X.shape[0] <= IN_MEMORY_MAX_POINTS:
             spent = isinstance(root._store, CondensedDistances) and root._store.spent
@@ -129,7 +134,8 @@ class PointSet:
                 self._store = InMemoryDistances(self.points)
             return self._store, None
         if root._store is None:
-            root._store = StreamedDistances(root._X)
+            sorted_fits = root._X.shape[0] <= SORTED_MAX_POINTS
+            root._store = (SortedDistances if sorted_fits else StreamedDistances)(root._X)
         return root._store, self._rows
 
     def evaluate(
