@@ -156,7 +156,7 @@ def follow(store: Any, run_id: str, files: Sequence[str], per_file: int) -> dict
             for file, summary in store.file_summaries(run_id, fresh).items():
                 rows = len(summary.get("record_ids", []))
                 progress.versions(rows)
-                seconds = sum(summary.get("timing", {}).values()) or None
+                seconds = summary.get("timing", {}).get("total")
                 progress.file_done(file, summary.get("status", "ok"), rows, seconds)
                 reported.add(file)
             if state.get("status") in ("done", "failed"):

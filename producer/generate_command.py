@@ -140,7 +140,7 @@ def generate(
             jobs=jobs,
             progress=progress.versions,
             on_file=lambda o: progress.file_done(
-                o.file, o.status, len(o.records), sum(o.timing.values()) or None
+                o.file, o.status, len(o.records), o.timing.get("total")
             ),
         )
     result.write(out)

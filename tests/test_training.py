@@ -295,7 +295,7 @@ def test_metadata_can_reproduce_and_audit_the_run(tmp_path):
     assert meta["version"] == metricate.__version__
     (entry,) = meta["files"]
     assert len(entry["sha256"]) == 64 and entry["records"] == 19
-    assert set(entry["timing"]) >= {"load", "degrade", "evaluate"}
+    assert set(entry["timing"]) >= {"load", "degrade", "evaluate", "total"}
     assert meta["variants_attempted"] == 18
     assert result.metadata["run_id"] == meta["run_id"]
     assert all(np.isnan(r["SSE"]) for r in result.records)

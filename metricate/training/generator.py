@@ -176,7 +176,8 @@ def process_file(
     options = options if options.levels is not None else options.checked()
     outcome = FileOutcome(file=str(path))
     timing: dict[str, float] = {}
-    clock = time.perf_counter()
+    started = time.perf_counter()
+    clock = started
     try:
         clustering = load_clustering(
             path, label_col=options.label_col, embedding_cols=_columns(options.embedding_cols)
@@ -184,7 +185,7 @@ def process_file(
     except MetricateError as error:
         outcome.status = "error"
         outcome.errors.append(str(error))
-        timing["load"] = time.perf_counter() - clock
+        timing["load"] = timing["total"] = time.perf_counter() - clock
         outcome.timing = _rounded(timing)
         return outcome
     outcome.sha256 = clustering.content_hash
@@ -274,6 +275,7 @@ def process_file(
             target = Path(options.degraded_dir) / name / f"{variant.type}_{variant.level}.csv"
             write_variant_csv(variant, clustering, target)
         timing["write_degraded"] = time.perf_counter() - clock
+    timing["total"] = time.perf_counter() - started
     outcome.timing = _rounded(timing)
     return outcome
 
