@@ -36,6 +36,14 @@ def split_names(values: tuple[str, ...]) -> list[str]:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
+def embedding_columns(value: str | None) -> str | tuple[str, ...] | None:
+    """`--embedding-cols`: one name (maybe a string-array column) or several columns."""
+    if not value:
+        return None
+    parts = split_names((value,))
+    return parts[0] if len(parts) == 1 else tuple(parts)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="metricate")
 def cli() -> None:
@@ -81,17 +89,14 @@ def evaluate(
     """Score one clustering CSV on every validity index."""
     import metricate
 
-    columns: str | list[str] | None = None
-    if embedding_cols:
-        parts = split_names((embedding_cols,))
-        columns = parts[0] if len(parts) == 1 else parts
+    columns = embedding_columns(embedding_cols)
     result = metricate.evaluate(
         csv,
         exclude=split_names(exclude),
         force_all=force_all,
         large_n=large_n,
         label_col=label_col,
-        embedding_cols=columns,
+        embedding_cols=list(columns) if isinstance(columns, tuple) else columns,
         reference_col=reference_col,
     )
     for warning in result.warnings:

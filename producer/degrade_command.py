@@ -51,7 +51,7 @@ def degrade(
     plus manifest.json."""
     # producer/cli.py imports this module to register the command, so its helpers
     # are imported when the command runs; a module-level import would be circular.
-    from producer.cli import one_line_errors, split_names
+    from producer.cli import embedding_columns, one_line_errors, split_names
 
     one_line_errors(_degrade)(
         csv,
@@ -60,7 +60,7 @@ def degrade(
         split_names(levels) or None,
         seed,
         label_col,
-        split_names((embedding_cols,)) if embedding_cols else None,
+        embedding_columns(embedding_cols),
     )
 
 
@@ -71,7 +71,7 @@ def _degrade(
     levels: list[str] | None,
     seed: int,
     label_col: str | None,
-    columns: list[str] | None,
+    columns: str | tuple[str, ...] | None,
 ) -> None:
     import metricate.degradations
 
@@ -82,7 +82,7 @@ def _degrade(
         levels=levels,
         random_seed=seed,
         label_col=label_col,
-        embedding_cols=columns[0] if columns and len(columns) == 1 else columns,
+        embedding_cols=list(columns) if isinstance(columns, tuple) else columns,
     )
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from metricate.errors import InvalidOptionError
-from producer.cli import one_line_errors, split_names
+from producer.cli import embedding_columns, one_line_errors, split_names
 
 
 def load_topic_map(path: str) -> dict[str, str]:
@@ -104,10 +104,7 @@ def generate(
     out = Path(output)
     if out.suffix.lower() not in (".parquet", ".csv"):
         raise InvalidOptionError(f"{output}: output must end in .parquet or .csv")
-    columns: str | tuple[str, ...] | None = None
-    if embedding_cols:
-        parts = split_names((embedding_cols,))
-        columns = parts[0] if len(parts) == 1 else tuple(parts)
+    columns = embedding_columns(embedding_cols)
     options = GenerationOptions(
         types=tuple(split_names(types)) or None,
         levels=tuple(split_names(levels)) or None,
