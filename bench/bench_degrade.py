@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 from sklearn.datasets import make_blobs
 
-from metricate.degradations import DEGRADATION_NAMES, build_variants, write_variant_csv
-from metricate.load import Clustering
+from metricate.degradations import DEGRADATION_NAMES, VariantPlan, build_variants, write_variant_csv
+from metricate.io.load import Clustering
 
 N, D, K = 10_000, 50, 17
 
@@ -57,7 +57,7 @@ def main() -> None:
 
     for name in DEGRADATION_NAMES:
         started = time.perf_counter()
-        build_variants(clustering, types=[name])
+        build_variants(clustering, VariantPlan.parse(types=[name]))
         print(f"  {name:<26} {time.perf_counter() - started:7.3f} s")
 
     if args.write:

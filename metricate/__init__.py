@@ -1,4 +1,7 @@
-"""metricate: turn good clusterings into labelled training data about clustering quality."""
+"""metricate: turn good clusterings into labelled training data about clustering quality.
+
+The public API only; the modules below hold the work.
+"""
 
 from metricate.degradations import DegradationResult, degrade
 from metricate.errors import (
@@ -9,16 +12,16 @@ from metricate.errors import (
     MetricateError,
 )
 from metricate.evaluation import evaluate
-from metricate.load import Clustering, load_clustering
+from metricate.io.load import Clustering, load_clustering
 from metricate.metrics import METRICS, EvaluationResult, MetricValue, PointSet
+from metricate.options import GenerationOptions
 from metricate.training import (
     TrainingDataResult,
     generate_training_data,
     generate_training_data_batch,
     normalize_metrics,
 )
-
-__version__ = "0.1.0"
+from metricate.version import __version__
 
 __all__ = [
     "METRICS",
@@ -26,6 +29,7 @@ __all__ = [
     "ColumnNotFoundError",
     "DegradationResult",
     "EvaluationResult",
+    "GenerationOptions",
     "InsufficientClustersError",
     "InvalidCSVError",
     "InvalidOptionError",

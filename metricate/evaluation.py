@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from metricate.defaults import DEFAULT_LARGE_N
 from metricate.errors import ColumnNotFoundError
-from metricate.load import load_clustering
-from metricate.metrics import DEFAULT_LARGE_N, EvaluationResult, PointSet, check_metric_names
+from metricate.io.load import load_clustering
+from metricate.metrics import EvaluationResult, PointSet, check_metric_names
 
 
 def evaluate(
@@ -18,7 +19,7 @@ def evaluate(
     force_all: bool = False,
     large_n: int = DEFAULT_LARGE_N,
     label_col: str | None = None,
-    embedding_cols: str | list[str] | None = None,
+    embedding_cols: str | Sequence[str] | None = None,
     reference_col: str | None = None,
 ) -> EvaluationResult:
     """Load a clustering CSV and compute the 32 internal indices (and the 4 external

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 
 from rich.console import Console
 from rich.table import Table
 
+from metricate.degradations import DEGRADATIONS
 from metricate.metrics import METRICS, EvaluationResult
 
 
@@ -53,7 +55,16 @@ def print_metric_registry() -> None:
     print_table(("#", "name", "kind", "better", "range", "pairs", "description"), rows)
 
 
-def print_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+def print_degradation_registry() -> None:
+    """The 18 types in spec order: name, category, what a variant changes, description."""
+    rows = [
+        (str(i), d.name, d.category, d.changes, d.description)
+        for i, d in enumerate(DEGRADATIONS, start=1)
+    ]
+    print_table(("#", "name", "category", "changes", "description"), rows)
+
+
+def print_table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
     """A rich table on a terminal; aligned plain columns otherwise (last one free)."""
     if not sys.stdout.isatty():
         widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]

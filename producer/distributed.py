@@ -10,14 +10,22 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import click
+import redis
+from celery import Celery
+from kombu.exceptions import OperationalError
 from kombu.utils.url import maybe_sanitize_url
 
 from metricate.errors import InvalidOptionError, MetricateError
-from metricate.training.generator import GenerationOptions
+from metricate.options import GenerationOptions
+from metricate.parallel import THREADS_ENV
 from producer.progress import RunProgress
+from shared.celery_app import make_app
+from shared.collect import RunNotFoundError, assemble_run, run_parameters
+from shared.messages import submit_run
+from shared.record_store import RecordStore, now
+from shared.settings import ServiceSettings
 
 
 class ServiceError(MetricateError):
@@ -27,24 +35,15 @@ class ServiceError(MetricateError):
 @contextlib.contextmanager
 def service_errors() -> Iterator[None]:
     """Redis or the broker failing mid-command is one line on stderr, not a traceback."""
-    import redis
-    from kombu.exceptions import OperationalError
-
     try:
         yield
     except (redis.RedisError, OperationalError) as exc:
         raise ServiceError(f"lost the connection to Redis or the broker: {exc}") from None
 
 
-def connect(broker: str | None) -> tuple[Any, Any, Any]:
+def connect(broker: str | None) -> tuple[ServiceSettings, Celery, RecordStore]:
     """The settings, Celery app and record store for ``broker`` (else the environment's);
     a one-line error if Redis does not answer."""
-    import redis
-
-    from shared.celery_app import make_app
-    from shared.record_store import RecordStore
-    from shared.settings import ServiceSettings
-
     settings = ServiceSettings.from_environment()
     if broker:
         settings = settings.with_broker(broker)
@@ -81,9 +80,6 @@ def run_distributed(
 ) -> int:
     """Submit the run (or resume it) and, unless ``wait`` is false, follow it to the
     end. Returns the exit code."""
-    from shared.messages import submit_run
-    from shared.record_store import now
-
     files = shareable_paths(paths)
     if options.degraded_dir is not None:
         # Workers write the variant CSVs, each in its own working directory.
@@ -128,7 +124,7 @@ def run_distributed(
         )
         return 0
     try:
-        state = follow(store, run_id, files, options.variants_per_file)
+        state = follow(store, run_id, files, options.versions_per_file)
     except KeyboardInterrupt:
         interrupt(app, store, run_id)
         click.echo(
@@ -145,7 +141,7 @@ def run_distributed(
     return 1 if int(state.get("n_errors") or 0) else 0
 
 
-def follow(store: Any, run_id: str, files: Sequence[str], per_file: int) -> dict[str, str]:
+def follow(store: RecordStore, run_id: str, files: Sequence[str], per_file: int) -> dict[str, str]:
     """The same progress display as local mode, fed by the run's done-set, until the
     run is done or failed."""
     reported: set[str] = set()
@@ -166,7 +162,7 @@ def follow(store: Any, run_id: str, files: Sequence[str], per_file: int) -> dict
             time.sleep(0.1)
 
 
-def interrupt(app: Any, store: Any, run_id: str) -> None:
+def interrupt(app: Celery, store: RecordStore, run_id: str) -> None:
     """Revoke the run's queued tasks and mark it interrupted (workers skip what is left)."""
     done = store.done(run_id)
     pending = [task for file, task in store.task_ids(run_id).items() if file not in done]
@@ -175,9 +171,7 @@ def interrupt(app: Any, store: Any, run_id: str) -> None:
         app.control.revoke(pending)
 
 
-def print_status(store: Any, run_id: str) -> int:
-    from shared.collect import RunNotFoundError, run_parameters
-
+def print_status(store: RecordStore, run_id: str) -> int:
     try:
         parameters = run_parameters(store, run_id)
     except RunNotFoundError as exc:
@@ -204,9 +198,7 @@ def print_status(store: Any, run_id: str) -> int:
     return 1 if state.get("status") == "failed" else 0
 
 
-def collect(store: Any, run_id: str, output: Path) -> int:
-    from shared.collect import assemble_run
-
+def collect(store: RecordStore, run_id: str, output: Path) -> int:
     if store.parameters(run_id) is None:
         raise ServiceError(f"run {run_id} not found (never created, or its keys expired)")
     missing = store.missing(run_id)
@@ -226,12 +218,10 @@ def worker_command(
     broker: str | None, concurrency: int | None, threads: int, loglevel: str
 ) -> None:
     """Replace this process with a Celery worker running the project's settings."""
-    from shared.settings import ServiceSettings
-
     env = dict(os.environ)
     # BLAS single-threaded in every worker process: set before numpy is imported.
     env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    env["METRICATE_WORKER_THREADS"] = str(threads)
+    env[THREADS_ENV] = str(threads)
     if broker:
         env["METRICATE_BROKER_URL"] = broker
     settings = ServiceSettings.from_environment(env)

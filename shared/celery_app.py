@@ -1,7 +1,8 @@
 """The Celery app that producer and workers share, configured from ``ServiceSettings``.
 
-Tasks are registered by ``worker.tasks``; the producer sends them by name, so it
-never imports the worker's code.
+Tasks are registered by ``worker.tasks``, which makes the workers' app (and is what
+``celery -A`` names for workers and Flower); the producer makes its own and sends the
+tasks by name, so it never imports the worker's code.
 """
 
 from __future__ import annotations
@@ -52,6 +53,3 @@ def make_app(settings: ServiceSettings | None = None) -> Celery:
     )
     app.conf.metricate_settings = settings
     return app
-
-
-app = make_app()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from metricate.training.generator import GenerationOptions, assemble_result
-from metricate.training.result import TrainingDataResult
+from metricate.options import GenerationOptions
+from metricate.training import TrainingDataResult, assemble_result
 from shared.record_store import RecordStore
 
 

@@ -21,11 +21,11 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import redis
 
-from metricate.training.generator import FileOutcome
+from metricate.training import FileOutcome
 from shared.settings import ServiceSettings
 
 RUN_KEYS = (
@@ -107,7 +107,7 @@ class RecordStore:
         return [] if text is None else json.loads(text)
 
     def done(self, run_id: str) -> set[str]:
-        return set(self.client.smembers(self.key(run_id, "done")))
+        return cast(set[str], self.client.smembers(self.key(run_id, "done")))
 
     def is_done(self, run_id: str, file: str) -> bool:
         return bool(self.client.sismember(self.key(run_id, "done"), file))
@@ -117,11 +117,15 @@ class RecordStore:
         return [f for f in self.expected(run_id) if f not in done]
 
     def status(self, run_id: str) -> dict[str, str]:
-        return dict(self.client.hgetall(self.key(run_id, "status")))
+        return cast(dict[str, str], self.client.hgetall(self.key(run_id, "status")))
 
     def set_status(self, run_id: str, status: str, **fields: Any) -> None:
         pipe = self.client.pipeline(transaction=True)
-        values = {"status": status, "updated_at": now(), **{k: str(v) for k, v in fields.items()}}
+        values: dict[Any, Any] = {
+            "status": status,
+            "updated_at": now(),
+            **{k: str(v) for k, v in fields.items()},
+        }
         pipe.hset(self.key(run_id, "status"), mapping=values)
         self._expire(pipe, run_id, ("status",))
         pipe.execute()
@@ -130,12 +134,12 @@ class RecordStore:
         if not task_ids:
             return
         pipe = self.client.pipeline(transaction=True)
-        pipe.hset(self.key(run_id, "tasks"), mapping=dict(task_ids))
+        pipe.hset(self.key(run_id, "tasks"), mapping=cast(dict[Any, Any], dict(task_ids)))
         self._expire(pipe, run_id, ("tasks",))
         pipe.execute()
 
     def task_ids(self, run_id: str) -> dict[str, str]:
-        return dict(self.client.hgetall(self.key(run_id, "tasks")))
+        return cast(dict[str, str], self.client.hgetall(self.key(run_id, "tasks")))
 
     # ---- one file --------------------------------------------------------------------
 
@@ -147,7 +151,8 @@ class RecordStore:
         return int(pipe.execute()[0])
 
     def attempts(self, run_id: str) -> dict[str, int]:
-        return {k: int(v) for k, v in self.client.hgetall(self.key(run_id, "attempts")).items()}
+        counts = cast(dict[str, str], self.client.hgetall(self.key(run_id, "attempts")))
+        return {k: int(v) for k, v in counts.items()}
 
     def save_outcome(self, run_id: str, outcome: FileOutcome) -> None:
         """One file's records, warnings, errors and done-set entry in one MULTI/EXEC:
@@ -163,7 +168,7 @@ class RecordStore:
         }
         pipe = self.client.pipeline(transaction=True)
         if records:
-            pipe.hset(self.key(run_id, "records"), mapping=records)
+            pipe.hset(self.key(run_id, "records"), mapping=cast(dict[Any, Any], records))
         pipe.hset(self.key(run_id, "files"), outcome.file, json.dumps(summary))
         pipe.hset(self.key(run_id, "warnings"), outcome.file, json.dumps(outcome.warnings))
         pipe.hset(self.key(run_id, "errors"), outcome.file, json.dumps(outcome.errors))
@@ -192,14 +197,16 @@ class RecordStore:
         for file in done:
             summary = dict(summaries[file])
             ids = summary.pop("record_ids")
-            texts = self.client.hmget(self.key(run_id, "records"), ids) if ids else []
+            texts = cast(
+                list[str | None], self.client.hmget(self.key(run_id, "records"), ids) if ids else []
+            )
             if any(t is None for t in texts):
                 raise RuntimeError(f"run {run_id}: records of {file} are incomplete in Redis")
             outcomes.append(
                 FileOutcome.from_dict(
                     {
                         **summary,
-                        "records": [json.loads(t) for t in texts],
+                        "records": [json.loads(t) for t in texts if t is not None],
                         "warnings": warnings.get(file, []),
                         "errors": errors.get(file, []),
                     }

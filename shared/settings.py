@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from metricate.errors import InvalidOptionError
+from metricate.parallel import THREADS_ENV
 
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 
@@ -35,7 +36,7 @@ class ServiceSettings:
     chord_expires: int = 7 * 24 * 3600
     # The library's threads per worker process: the pool's processes already use every
     # core. A lone worker process (--concurrency 1) on a multi-core machine can use more.
-    worker_threads: int = 1
+    threads: int = 1
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> ServiceSettings:
@@ -54,21 +55,16 @@ class ServiceSettings:
             hard_time_limit=hard,
             visibility_timeout=_integer(env, "METRICATE_VISIBILITY_TIMEOUT", hard + 600),
             chord_expires=_integer(env, "METRICATE_CHORD_EXPIRES", cls.chord_expires),
-            worker_threads=_integer(env, "METRICATE_WORKER_THREADS", cls.worker_threads),
+            threads=_integer(env, THREADS_ENV, cls.threads),
         )
         return settings.checked()
 
     def with_broker(self, url: str) -> ServiceSettings:
         """The same settings with another broker; backend and store follow it unless
         they were set on their own."""
-        from dataclasses import replace
-
-        follow = {
-            name: url
-            for name in ("result_backend", "redis_url")
-            if getattr(self, name) == self.broker_url
-        }
-        return replace(self, broker_url=url, **follow).checked()
+        backend = url if self.result_backend == self.broker_url else self.result_backend
+        store = url if self.redis_url == self.broker_url else self.redis_url
+        return replace(self, broker_url=url, result_backend=backend, redis_url=store).checked()
 
     def checked(self) -> ServiceSettings:
         if self.soft_time_limit >= self.hard_time_limit:
@@ -81,8 +77,8 @@ class ServiceSettings:
                 f"visibility timeout ({self.visibility_timeout} s) must be above the hard "
                 f"time limit ({self.hard_time_limit} s)"
             )
-        if self.max_attempts < 1 or self.record_ttl < 1 or self.worker_threads < 1:
-            raise InvalidOptionError("max attempts, record TTL and worker threads must be positive")
+        if self.max_attempts < 1 or self.record_ttl < 1 or self.threads < 1:
+            raise InvalidOptionError("max attempts, record TTL and threads must be positive")
         return self
 
 

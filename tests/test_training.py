@@ -8,19 +8,18 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from scipy.stats import rankdata
 from sklearn.datasets import make_blobs
 
 import metricate
 from metricate.metrics import METRICS_BY_NAME
+from metricate.options import GenerationOptions, topic_from_name
 from metricate.training import (
     COLUMNS,
     METRIC_COLUMNS,
-    NORM_COLUMNS,
-    GenerationOptions,
     normalize_metrics,
     process_file,
     read_audit,
-    topic_from_name,
 )
 from producer.cli import cli
 
@@ -162,18 +161,28 @@ def test_normalize_exact_percentile_ranks_with_ties_and_direction():
     assert out["SSE_norm"][1] == 0.5 and out["SSE_norm"].isna().sum() == 4
 
 
-def test_normalization_spans_all_files(tmp_path):
-    paths = [write_blobs(tmp_path / f"f{i}.csv", seed=i) for i in range(2)]
-    batch = metricate.generate_training_data_batch(tmp_path, levels=["10pct"])
-    frame = batch.to_dataframe()
+def test_normalization_ranks_each_row_among_every_file_of_the_run(tmp_path):
+    for i in range(2):
+        write_blobs(tmp_path / f"f{i}.csv", seed=i)
+    frame = metricate.generate_training_data_batch(tmp_path, levels=["10pct"]).to_dataframe()
     assert len(frame) == 2 * (1 + 18)
-    expected = normalize_metrics(frame[list(METRIC_COLUMNS)], METRIC_COLUMNS)
-    for name in NORM_COLUMNS:
-        np.testing.assert_array_equal(frame[name].to_numpy(), expected[name].to_numpy())
-    # one file's rows alone are not a full 0..1 ranking of the run
-    first = frame[frame["clustering_name"] == "f0"]
-    assert sorted(first["clustering_name"].unique()) == ["f0"]
-    assert len(paths) == 2
+    # Reference: scipy's average ranks over all present values of the run, scaled to
+    # [0, 1] and turned around for lower-is-better indices.
+    for name in METRIC_COLUMNS:
+        values = frame[name].to_numpy(dtype=float)
+        present = ~np.isnan(values)
+        ranks = rankdata(values[present])
+        scaled = (ranks - 1) / (present.sum() - 1)
+        if METRICS_BY_NAME[name].direction == "lower":
+            scaled = 1 - scaled
+        np.testing.assert_allclose(frame[f"{name}_norm"].to_numpy()[present], scaled, rtol=1e-12)
+        assert frame[f"{name}_norm"][~present].isna().all()
+    # Ranked within one file alone, f0's values would differ: the run is the reference.
+    alone = metricate.generate_training_data_batch(tmp_path / "f0.csv", levels=["10pct"])
+    first = frame[frame["clustering_name"] == "f0"].reset_index(drop=True)
+    assert not np.allclose(
+        alone.to_dataframe()["Silhouette_norm"].to_numpy(), first["Silhouette_norm"].to_numpy()
+    )
 
 
 # ---- determinism ---------------------------------------------------------------------
@@ -303,14 +312,14 @@ def test_metadata_can_reproduce_and_audit_the_run(tmp_path):
 
 def test_process_file_never_raises_for_bad_data(tmp_path):
     (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
-    outcome = process_file(tmp_path / "bad.csv", GenerationOptions().checked())
+    outcome = process_file(tmp_path / "bad.csv", GenerationOptions.parse())
     assert outcome.status == "error" and outcome.records == []
     assert "no label column" in outcome.errors[0]
 
 
 def test_file_outcome_round_trips_through_json(tmp_path):
     path = write_blobs(tmp_path / "j.csv")
-    outcome = process_file(path, GenerationOptions(levels=("50pct",)).checked())
+    outcome = process_file(path, GenerationOptions.parse(levels="50pct"))
     again = type(outcome).from_dict(json.loads(json.dumps(outcome.to_dict())))
     assert again.file == outcome.file and len(again.records) == len(outcome.records)
     for a, b in zip(again.records, outcome.records, strict=True):

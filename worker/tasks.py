@@ -14,23 +14,25 @@ from celery.signals import worker_process_init
 from celery.utils.log import get_task_logger
 from redis.exceptions import RedisError
 
-from metricate.metrics.distances import set_thread_count
-from metricate.training.generator import FileOutcome, GenerationOptions, process_file
-from shared.celery_app import app
+from metricate.options import GenerationOptions
+from metricate.parallel import set_thread_count
+from metricate.training import FileOutcome, process_file
+from shared.celery_app import make_app
 from shared.collect import assemble_run, run_parameters
 from shared.messages import FINALIZE_RUN, PROCESS_FILE, RUN_FAILED, file_summary
 from shared.record_store import RecordStore, now
 
 logger = get_task_logger(__name__)
+app = make_app()
 settings = app.conf.metricate_settings
 # One library thread per process (unless told otherwise): the pool's processes already
 # use every core, more threads would only contend.
-set_thread_count(settings.worker_threads)
+set_thread_count(settings.threads)
 
 
 @worker_process_init.connect
 def _threads_per_process(**_: Any) -> None:
-    set_thread_count(settings.worker_threads)
+    set_thread_count(settings.threads)
 
 
 _store: RecordStore | None = None

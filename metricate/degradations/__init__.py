@@ -1,7 +1,8 @@
 """Degradations: 18 ways to make a good clustering worse, at any level.
 
-See ``spec/degradations.md``. ``build_variants`` makes the variants of a loaded
-clustering in memory; ``degrade`` writes them as CSV next to a manifest.
+The types are listed in ``docs/degradations.md``. ``VariantPlan.parse`` checks which
+variants to make; ``build_variants`` makes them for a loaded clustering in memory;
+``degrade`` writes them as CSV next to a manifest. Nothing here scores a variant.
 """
 
 from metricate.degradations.files import (
@@ -12,6 +13,7 @@ from metricate.degradations.files import (
     write_variant_csv,
 )
 from metricate.degradations.levels import DEFAULT_LEVELS, Level, parse_level, parse_levels
+from metricate.degradations.plan import VariantPlan
 from metricate.degradations.registry import (
     DEGRADATION_NAMES,
     DEGRADATIONS,
@@ -19,7 +21,7 @@ from metricate.degradations.registry import (
     Degradation,
     parse_types,
 )
-from metricate.degradations.variants import Variant, build_variants, scoring_input
+from metricate.degradations.variants import Variant, build_variants
 
 __all__ = [
     "DEFAULT_LEVELS",
@@ -31,12 +33,12 @@ __all__ = [
     "Degradation",
     "Level",
     "Variant",
+    "VariantPlan",
     "build_variants",
     "parse_types",
     "degrade",
     "parse_level",
     "parse_levels",
-    "scoring_input",
     "variant_frame",
     "write_variant_csv",
 ]

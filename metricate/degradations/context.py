@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.distance import cdist
 
+from metricate.defaults import NOISE
 from metricate.degradations.levels import Level
 
-NOISE = -1
 # Rows of points per block when comparing points with every centroid, so memory
 # stays near block x clusters however many points and clusters there are.
 _BLOCK_ROWS = 4096

@@ -9,19 +9,19 @@ written. Every file is written whole or not at all (temporary name, then rename)
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from metricate.degradations.levels import Level, parse_levels
-from metricate.degradations.registry import parse_types
-from metricate.degradations.seeding import check_random_seed
+from metricate.defaults import DEFAULT_SEED
+from metricate.degradations.levels import Level
+from metricate.degradations.plan import VariantPlan
 from metricate.degradations.variants import Variant, build_variants
-from metricate.files import atomic_write
-from metricate.load import Clustering, load_clustering
+from metricate.io.load import Clustering, load_clustering
+from metricate.io.write import atomic_write
 
 MANIFEST_NAME = "manifest.json"
 
@@ -81,9 +81,9 @@ def degrade(
     output_dir: str | Path,
     types: str | Iterable[str] | None = None,
     levels: str | Iterable[str | Level] | None = None,
-    random_seed: int = 42,
+    random_seed: int = DEFAULT_SEED,
     label_col: str | None = None,
-    embedding_cols: str | list[str] | None = None,
+    embedding_cols: str | Sequence[str] | None = None,
 ) -> DegradationResult:
     """Write every variant of the clustering in ``csv`` to ``output_dir``.
 
@@ -93,19 +93,17 @@ def degrade(
     affected, achieved fraction and description).
     """
     # Options are checked before the file is read, so a typo fails fast.
-    names = parse_types(types)
-    parsed = parse_levels(levels)
-    seed = check_random_seed(random_seed)
+    plan = VariantPlan.parse(types, levels, random_seed)
     clustering = load_clustering(csv, label_col=label_col, embedding_cols=embedding_cols)
-    variants, warnings = build_variants(clustering, names, parsed, seed)
+    variants, warnings = build_variants(clustering, plan)
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     result = DegradationResult(
         input=clustering.path,
         output_dir=out,
-        random_seed=seed,
-        types=names,
-        levels=[level.text for level in parsed],
+        random_seed=plan.random_seed,
+        types=list(plan.types),
+        levels=list(plan.level_texts),
         warnings=clustering.warnings + warnings,
     )
     for variant in variants:
@@ -128,7 +126,7 @@ def degrade(
     manifest = {
         "input": str(clustering.path),
         "sha256": clustering.content_hash,
-        "seed": seed,
+        "seed": plan.random_seed,
         "types": result.types,
         "levels": result.levels,
         "variants": [asdict(entry) for entry in result.entries],

@@ -8,22 +8,8 @@ depend on the worker, the process, or which other types or files were processed.
 from __future__ import annotations
 
 import hashlib
-import operator
 
 import numpy as np
-
-from metricate.errors import InvalidOptionError
-
-
-def check_random_seed(random_seed: object) -> int:
-    """The run seed as a non-negative int (``SeedSequence`` takes no negative entropy)."""
-    try:
-        seed = operator.index(random_seed)  # type: ignore[arg-type]
-    except TypeError:
-        seed = -1
-    if isinstance(random_seed, bool) or seed < 0:
-        raise InvalidOptionError(f"random_seed must be a non-negative integer, got {random_seed!r}")
-    return int(seed)
 
 
 def file_identity(content_hash: str, X: np.ndarray, labels: np.ndarray) -> str:
@@ -41,7 +27,8 @@ def file_identity(content_hash: str, X: np.ndarray, labels: np.ndarray) -> str:
 
 
 def type_generator(random_seed: int, identity: str, type_name: str) -> np.random.Generator:
-    """The generator of one degradation type on one file."""
+    """The generator of one degradation type on one file (``random_seed`` >= 0, checked
+    by ``VariantPlan``)."""
     key = hashlib.sha256(f"{identity}\n{type_name}".encode()).digest()
-    entropy = [check_random_seed(random_seed), int.from_bytes(key, "big")]
+    entropy = [random_seed, int.from_bytes(key, "big")]
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy)))

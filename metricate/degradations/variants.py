@@ -1,29 +1,24 @@
-"""Variants: every produced (type, level) of one clustering, and how to score one.
+"""Variants: every produced (type, level) of one clustering.
 
-``build_variants`` runs the requested types on one clustering (each with its own
-generator), turns each level's outcome into a ``Variant`` or a warning, and
-``scoring_input`` gives the point set to evaluate a variant on, reusing the
-original's pair distances when the variant keeps the original points or a subset.
+``build_variants`` runs the planned types on one clustering (each with its own
+generator) and turns each level's outcome into a ``Variant`` or a warning. How a
+variant is scored is the training pipeline's business (``metricate.training.scoring``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
-from metricate.degradations.context import NOISE, Change, NotProduced, Original
-from metricate.degradations.levels import Level, parse_levels
-from metricate.degradations.registry import (
-    DEGRADATIONS_BY_NAME,
-    Changes,
-    parse_types,
-)
-from metricate.degradations.seeding import check_random_seed, file_identity, type_generator
+from metricate.defaults import NOISE
+from metricate.degradations.context import Change, NotProduced, Original
+from metricate.degradations.levels import Level
+from metricate.degradations.plan import VariantPlan
+from metricate.degradations.registry import DEGRADATIONS_BY_NAME, Changes
+from metricate.degradations.seeding import file_identity, type_generator
 from metricate.errors import InsufficientClustersError
-from metricate.load import Clustering
-from metricate.metrics.pointset import PointSet
+from metricate.io.load import Clustering
 
 
 @dataclass(eq=False)
@@ -68,20 +63,16 @@ class Variant:
 
 
 def build_variants(
-    clustering: Clustering,
-    types: str | Iterable[str] | None = None,
-    levels: str | Iterable[str | Level] | None = None,
-    random_seed: int = 42,
+    clustering: Clustering, plan: VariantPlan | None = None
 ) -> tuple[list[Variant], list[str]]:
-    """Every requested variant of ``clustering``: types in registry order, levels in
-    the order given (default 5pct, 10pct, 25pct, 50pct).
+    """Every planned variant of ``clustering`` (default: ``VariantPlan.parse()``, all 18
+    types at 5pct, 10pct, 25pct, 50pct): types in registry order, levels as given.
 
     Returns the variants and the warnings (each naming the file and the variant) for
     levels not produced or not distinguishable from a lower one.
     """
-    names = parse_types(types)
-    parsed = parse_levels(levels)
-    seed = check_random_seed(random_seed)
+    plan = plan or VariantPlan.parse()
+    names, parsed, seed = plan.types, plan.levels, plan.random_seed
     original = Original.from_arrays(clustering.X, clustering.labels)
     if original.n_clusters < 2:
         raise InsufficientClustersError(
@@ -128,31 +119,6 @@ def build_variants(
         )
         variants.extend(produced)
     return variants, warnings
-
-
-def scoring_input(
-    variant: Variant, clustering: Clustering, points: PointSet
-) -> tuple[PointSet, np.ndarray]:
-    """The point set to score ``variant`` on and its labels (noise left out).
-
-    ``points`` is ``PointSet(clustering.points)``, the original's non-noise points.
-    A "labels" variant is scored on ``points`` itself and a "subset" variant on
-    ``points.subset(...)``, so both reuse its pair distances; only "coordinates"
-    variants get a new point set.
-    """
-    if variant.changes == "coordinates":
-        assert variant.X is not None
-        scored = variant.labels != NOISE
-        points_moved = PointSet(variant.X[scored], large_n=points.large_n, single_use=True)
-        return points_moved, variant.labels[scored]
-    noise = clustering.noise_mask
-    if variant.changes == "labels":
-        return points, variant.labels[~noise]
-    assert variant.rows is not None
-    # Position of each original row among the non-noise points.
-    point_index = np.cumsum(~noise) - 1
-    kept = ~noise[variant.rows]
-    return points.subset(point_index[variant.rows[kept]]), variant.labels[kept]
 
 
 def _variant(

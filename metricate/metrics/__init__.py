@@ -1,6 +1,6 @@
 """Clustering validity indices: the registry, the shared context and ``PointSet``."""
 
-from metricate.metrics.pointset import DEFAULT_LARGE_N, PointSet, check_metric_names
+from metricate.metrics.pointset import MetricNames, PointSet, check_metric_names
 from metricate.metrics.registry import (
     EXTERNAL_METRICS,
     INTERNAL_METRIC_NAMES,
@@ -12,7 +12,6 @@ from metricate.metrics.registry import (
 from metricate.metrics.result import EvaluationResult, MetricValue
 
 __all__ = [
-    "DEFAULT_LARGE_N",
     "EXTERNAL_METRICS",
     "INTERNAL_METRICS",
     "INTERNAL_METRIC_NAMES",
@@ -20,6 +19,7 @@ __all__ = [
     "METRICS_BY_NAME",
     "EvaluationResult",
     "Metric",
+    "MetricNames",
     "MetricValue",
     "PointSet",
     "check_metric_names",

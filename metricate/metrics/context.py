@@ -13,7 +13,8 @@ from functools import cached_property
 import numpy as np
 from scipy.spatial.distance import cdist
 
-from metricate.metrics.distances import DistanceStore, parallel_map
+from metricate.metrics.distances import DistanceStore
+from metricate.parallel import parallel_map
 
 # Rows of the distance matrix reduced at a time (cache-sized), and rows per unit of
 # work; both fixed so the summation order, and so every bit of the result, does not

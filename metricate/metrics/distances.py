@@ -21,39 +21,15 @@ Two stores share one interface:
 
 from __future__ import annotations
 
-import os
 import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
 
 import numpy as np
 from scipy.spatial.distance import cdist, pdist, squareform
 
-# scipy's cdist and numpy's sort and reductions release the GIL, so a few threads
-# use every core without copying the data into processes. Workers pin this to 1.
-_THREADS = max(1, min(4, int(os.environ.get("METRICATE_THREADS", 0)) or os.cpu_count() or 1))
+from metricate.parallel import parallel_map, thread_count
+
 _ROW_BLOCK = 256
 _STREAM_ROW_BLOCK = 64
-_T = TypeVar("_T")
-
-
-def thread_count() -> int:
-    return _THREADS
-
-
-def set_thread_count(count: int) -> None:
-    """Threads the library may use in this process (1 in pool and Celery workers)."""
-    global _THREADS
-    _THREADS = max(1, int(count))
-
-
-def parallel_map(function: Callable[..., _T], items: Sequence[object]) -> list[_T]:
-    """Run ``function`` over ``items`` on the library's threads, results in order."""
-    if _THREADS == 1 or len(items) < 2:
-        return [function(item) for item in items]
-    with ThreadPoolExecutor(min(_THREADS, len(items))) as pool:
-        return list(pool.map(function, items))
 
 
 def row_blocks(n: int, size: int = _ROW_BLOCK) -> list[tuple[int, int]]:
@@ -243,7 +219,7 @@ def _multiplicity(values: np.ndarray, tied: np.ndarray, tied_counts: np.ndarray)
 
 def _search(sorted_values: np.ndarray, queries: np.ndarray) -> np.ndarray:
     """searchsorted (left) split across threads: it releases the GIL."""
-    parts = np.array_split(queries, _THREADS) if queries.size > 100_000 else [queries]
+    parts = np.array_split(queries, thread_count()) if queries.size > 100_000 else [queries]
     found = parallel_map(lambda q: np.asarray(np.searchsorted(sorted_values, q, "left")), parts)
     return np.concatenate(found) if len(found) > 1 else found[0]
 
@@ -337,8 +313,9 @@ class StreamedPairCounter:
             )
 
         blocks = row_blocks(n, _STREAM_ROW_BLOCK)
-        for first in range(0, len(blocks), _THREADS):
-            for right, left in parallel_map(positions, blocks[first : first + _THREADS]):
+        step = thread_count()
+        for first in range(0, len(blocks), step):
+            for right, left in parallel_map(positions, blocks[first : first + step]):
                 np.add.at(hist_less, right, 1)
                 np.add.at(hist_less_equal, left, 1)
         less = np.cumsum(hist_less)[:-1]

@@ -1,8 +1,28 @@
 """The 32 internal validity indices, one function each, reading a shared ``Partition``.
 
-Definitions follow ``spec/metrics.md`` (mostly the clusterCrit vignette, B. Desgraupes,
-"Clustering Indices", 2017, cited as cC x.y). A function raises ``Undefined`` with a
-reason where its definition breaks down; it never returns a stand-in number.
+Each function takes the ``Partition`` of one labelling (noise points already removed, at
+least two clusters) and returns a float. Its docstring gives the formula, the range and
+which direction is better, when the value is undefined, and the reference.
+
+Notation: N points x_i in R^p, K clusters C_k of n_k points, G_k the centroid of C_k, G the
+centroid of all points, k(i) the cluster of point i, d(.,.) the Euclidean distance.
+Scatter matrices: WG_k = sum_{i in C_k} (x_i - G_k)(x_i - G_k)^T, WG = sum_k WG_k,
+BG = sum_k n_k (G_k - G)(G_k - G)^T and T = WG + BG; WGSS_k = tr WG_k, WGSS = tr WG,
+BGSS = tr BG, TSS = tr T. Pairs: N_T = N(N-1)/2 point pairs, N_W = sum_k n_k(n_k-1)/2 of
+them within a cluster and N_B = N_T - N_W between clusters; S_W and S_B are the sums of
+the within and of the between pair distances. Concordance: over all couples of a within
+pair w and a between pair b, s+ = #{d_w < d_b} and s- = #{d_w > d_b}; ties count in
+neither. V_k and V are the vectors of per-dimension variances (dividing by n) of C_k and
+of all points.
+
+Most definitions follow the clusterCrit vignette: B. Desgraupes, "Clustering Indices",
+University Paris Ouest, Lab Modal'X, 2013, revised November 2017 (vignette of the R package
+clusterCrit), cited as cC x.y by its section number; the original publication is cited
+beside it.
+
+A function raises ``Undefined`` with a reason where its definition breaks down; it never
+returns a stand-in number. The indices that read pair distances also raise ``Undefined``
+when the caller did not compute them.
 """
 
 from __future__ import annotations
@@ -66,10 +86,23 @@ def _diameters(c: Partition) -> np.ndarray:
 
 
 def silhouette(c: Partition) -> float:
-    """Mean silhouette width (Rousseeuw 1987); equals scikit-learn's silhouette_score.
+    """Mean silhouette width over all points.
 
-    s(i) = (b(i) - a(i)) / max(a(i), b(i)), 0 for a point alone in its cluster.
-    Range [-1, 1], higher is better.
+    For point i in C_k: a(i) = mean distance from x_i to the other points of C_k,
+    b(i) = min_{k' != k} mean_{j in C_k'} d(x_i, x_j), and
+    s(i) = (b(i) - a(i)) / max(a(i), b(i)), with s(i) = 0 for a point alone in its cluster
+    (and where a(i) = b(i) = 0). Silhouette = (1/N) sum_i s(i), which equals scikit-learn's
+    ``silhouette_score``. (cC 1.2.22 averages the per-cluster means instead.)
+
+    Range [-1, 1]; higher is better.
+
+    Undefined unless 2 <= K <= N - 1.
+
+    References
+    ----------
+    .. [1] P. J. Rousseeuw (1987). "Silhouettes: a graphical aid to the interpretation and
+       validation of cluster analysis". Journal of Computational and Applied Mathematics
+       20:53-65. doi:10.1016/0377-0427(87)90125-7
     """
     if c.k >= c.n:
         raise Undefined(f"needs 2 to n-1 clusters, got {c.k} for {c.n} points")
@@ -86,7 +119,23 @@ def silhouette(c: Partition) -> float:
 
 
 def davies_bouldin(c: Partition) -> float:
-    """(1/K) sum_k max_{k'} (S_k + S_k') / d(G_k, G_k') (cC 1.2.5). Lower is better."""
+    """Davies-Bouldin index: mean, over clusters, of the worst spread-to-separation ratio.
+
+    DB = (1/K) sum_k max_{k' != k} (S_k + S_k') / d(G_k, G_k'), where
+    S_k = (1/n_k) sum_{i in C_k} d(x_i, G_k). Equals scikit-learn's ``davies_bouldin_score``
+    wherever both are defined.
+
+    Range [0, inf); lower is better.
+
+    Undefined when two clusters have the same centroid.
+
+    References
+    ----------
+    .. [1] D. L. Davies and D. W. Bouldin (1979). "A cluster separation measure". IEEE
+       Transactions on Pattern Analysis and Machine Intelligence 1(2):224-227.
+       doi:10.1109/TPAMI.1979.4766909
+    .. [2] cC 1.2.5.
+    """
     _centroid_separation(c)
     spread = c.mean_dist_to_centroid
     with np.errstate(divide="ignore"):
@@ -96,7 +145,22 @@ def davies_bouldin(c: Partition) -> float:
 
 
 def calinski_harabasz(c: Partition) -> float:
-    """[BGSS/(K-1)] / [WGSS/(N-K)] (cC 1.2.4). Higher is better."""
+    """Calinski-Harabasz index (variance ratio criterion).
+
+    CH = [BGSS / (K - 1)] / [WGSS / (N - K)]. Equals scikit-learn's
+    ``calinski_harabasz_score`` wherever both are defined.
+
+    Range [0, inf); higher is better.
+
+    Undefined when N = K (every point is its own cluster) or WGSS = 0 (every point lies on its
+    centroid).
+
+    References
+    ----------
+    .. [1] T. Calinski and J. Harabasz (1974). "A dendrite method for cluster analysis".
+       Communications in Statistics 3(1):1-27. doi:10.1080/03610927408827101
+    .. [2] cC 1.2.4.
+    """
     if c.n == c.k:
         raise Undefined("every point is its own cluster (N = K)")
     if c.wgss == 0.0:
@@ -105,7 +169,21 @@ def calinski_harabasz(c: Partition) -> float:
 
 
 def dunn_index(c: Partition) -> float:
-    """Smallest between-cluster distance / largest cluster diameter (Dunn 1974)."""
+    """Dunn index: smallest between-cluster distance over the largest cluster diameter.
+
+    Dunn = min_{k != k'} min_{i in C_k, j in C_k'} d(x_i, x_j) / max_k diam(C_k), with
+    diam(C_k) = max_{i, j in C_k} d(x_i, x_j) (0 for a singleton).
+
+    Range [0, inf); higher is better.
+
+    Undefined when every cluster has diameter 0.
+
+    References
+    ----------
+    .. [1] J. C. Dunn (1974). "Well-separated clusters and optimal fuzzy partitions". Journal
+       of Cybernetics 4(1):95-104. doi:10.1080/01969727408546059
+    .. [2] cC 1.2.7.
+    """
     diameter = float(_diameters(c).max())
     if diameter == 0.0:
         raise Undefined("every cluster has diameter 0")
@@ -114,14 +192,39 @@ def dunn_index(c: Partition) -> float:
 
 
 def sse(c: Partition) -> float:
-    """WGSS, the within-group sum of squared distances to the centroids."""
+    """SSE: the within-group sum of squared distances to the centroids (what k-means minimises).
+
+    SSE = WGSS = sum_k sum_{i in C_k} ||x_i - G_k||^2.
+
+    Range [0, inf); lower is better. Always defined.
+
+    References
+    ----------
+    .. [1] A. W. F. Edwards and L. L. Cavalli-Sforza (1965). "A method for cluster analysis".
+       Biometrics 21:362-375.
+    .. [2] cC 1.2.24 (the Trace_W index).
+    """
     return c.wgss
 
 
 def nci(c: Partition) -> float:
-    """Pearson correlation over point pairs between d(x_i, x_j) and the distance of
-    their clusters' centroids (0 within a cluster): Wiroonsri 2024's single-partition
-    NC. Range [-1, 1], higher is better.
+    """NCI: correlation between point distances and the distances of their clusters' centroids.
+
+    Over all N_T pairs i < j, the Pearson correlation between d(x_i, x_j) and
+    c_ij = d(G_k(i), G_k(j)), which is 0 for a pair within one cluster. This is the
+    single-partition correlation NC of Wiroonsri (2024); the paper's final index, which
+    compares NC at neighbouring numbers of clusters, needs several labellings and is not
+    computed here.
+
+    Range [-1, 1]; higher is better.
+
+    Undefined when the pair distances, or the c_ij, are all equal.
+
+    References
+    ----------
+    .. [1] N. Wiroonsri (2024). "Clustering performance analysis using a new correlation-based
+       cluster validity index". Pattern Recognition 145:109910.
+       doi:10.1016/j.patcog.2023.109910
     """
     pairs = c.pairs
     n_pairs = pairs.n_pairs
@@ -143,12 +246,38 @@ def nci(c: Partition) -> float:
 
 
 def ball_hall(c: Partition) -> float:
-    """(1/K) sum_k mean squared distance to the centroid (cC 1.2.1). Lower is better."""
+    """Ball-Hall index: mean, over clusters, of the mean squared distance to the centroid.
+
+    BH = (1/K) sum_k (1/n_k) sum_{i in C_k} ||x_i - G_k||^2 = (1/K) sum_k WGSS_k / n_k.
+
+    Range [0, inf); lower is better. Always defined.
+
+    References
+    ----------
+    .. [1] G. H. Ball and D. J. Hall (1965). "ISODATA, a novel method of data analysis and
+       pattern classification". Technical report, Stanford Research Institute, Menlo Park.
+    .. [2] cC 1.2.1.
+    """
     return float(np.mean(c.cluster_wgss / c.sizes))
 
 
 def ratkowsky_lance(c: Partition) -> float:
-    """sqrt(mean_j (BG_jj / T_jj) / K) over the dimensions that vary (cC 1.2.16)."""
+    """Ratkowsky-Lance index: mean between-group share of the variation per dimension.
+
+    RL = sqrt( mean_j (BG_jj / T_jj) / K ), the mean running over the dimensions j with
+    T_jj > 0; a constant dimension has no variation to share and is left out. This is the
+    form of cC 1.2.17 (square root of the mean ratio).
+
+    Range [0, 1/sqrt(K)], so within [0, 1]; higher is better.
+
+    Undefined when no dimension varies (all points identical).
+
+    References
+    ----------
+    .. [1] D. A. Ratkowsky and G. N. Lance (1978). "A criterion for determining the number of
+       groups in a classification". Australian Computer Journal 10(3):115-117.
+    .. [2] cC 1.2.17.
+    """
     total = np.einsum("ij,ij->j", c.X - c.grand_centroid, c.X - c.grand_centroid)
     d = c.centroids - c.grand_centroid
     between = np.einsum("k,kj,kj->j", c.sizes.astype(np.float64), d, d)
@@ -159,27 +288,83 @@ def ratkowsky_lance(c: Partition) -> float:
 
 
 def ray_turi(c: Partition) -> float:
-    """(WGSS/N) / min squared centroid distance (cC 1.2.17). Lower is better."""
+    """Ray-Turi index: mean squared distance to the centroid over the closest centroid pair.
+
+    RT = (WGSS / N) / min_{k < k'} d(G_k, G_k')^2.
+
+    Range [0, inf); lower is better.
+
+    Undefined when two clusters have the same centroid.
+
+    References
+    ----------
+    .. [1] S. Ray and R. H. Turi (1999). "Determination of number of clusters in K-means
+       clustering and application in colour image segmentation". Proceedings of the 4th
+       International Conference on Advances in Pattern Recognition and Digital Techniques
+       (ICAPRDT'99), pp. 137-143.
+    .. [2] cC 1.2.18.
+    """
     return (c.wgss / c.n) / _centroid_separation(c) ** 2
 
 
 def rmsstd(c: Partition) -> float:
-    """sqrt(WGSS / (p (N - K))) (Sharma 1996). Lower is better."""
+    """RMSSTD: root-mean-square standard deviation of the clusters, pooled over dimensions.
+
+    RMSSTD = sqrt( WGSS / (p (N - K)) ).
+
+    Range [0, inf); lower is better.
+
+    Undefined when N = K (every point is its own cluster).
+
+    References
+    ----------
+    .. [1] S. Sharma (1996). Applied Multivariate Techniques. John Wiley & Sons, New York.
+    .. [2] M. Halkidi, Y. Batistakis and M. Vazirgiannis (2001). "On clustering validation
+       techniques". Journal of Intelligent Information Systems 17(2-3):107-145.
+       doi:10.1023/A:1012801612483
+    """
     if c.n == c.k:
         raise Undefined("every point is its own cluster (N = K)")
     return math.sqrt(c.wgss / (c.p * (c.n - c.k)))
 
 
 def r_squared(c: Partition) -> float:
-    """BGSS / TSS. Higher is better."""
+    """R-squared: share of the total sum of squares that lies between the groups.
+
+    RS = BGSS / TSS = 1 - WGSS / TSS.
+
+    Range [0, 1]; higher is better.
+
+    Undefined when all points are identical (TSS = 0).
+
+    References
+    ----------
+    .. [1] S. Sharma (1996). Applied Multivariate Techniques. John Wiley & Sons, New York.
+    .. [2] M. Halkidi, Y. Batistakis and M. Vazirgiannis (2001). "On clustering validation
+       techniques". Journal of Intelligent Information Systems 17(2-3):107-145.
+       doi:10.1023/A:1012801612483
+    """
     if c.tss == 0.0:
         raise Undefined("all points are identical (TSS = 0)")
     return c.bgss / c.tss
 
 
 def wemmert_gancarski(c: Partition) -> float:
-    """(1/N) sum_k max(0, n_k - sum_{i in C_k} R(x_i)), R(x) = d(x, G_k) / nearest
-    other centroid distance (cC 1.2.28). Range [0, 1], higher is better.
+    """Wemmert-Gancarski index: how much closer points are to their own centroid than to others.
+
+    WGI = (1/N) sum_k max(0, n_k - sum_{i in C_k} R(x_i)), with
+    R(x_i) = d(x_i, G_k(i)) / min_{k' != k(i)} d(x_i, G_k'). Equivalently the n_k-weighted
+    mean of J_k = max(0, 1 - mean_{i in C_k} R(x_i)).
+
+    Range [0, 1]; higher is better.
+
+    Undefined when a point lies both on its own centroid and on another cluster's centroid
+    (R = 0/0), which needs two clusters with the same centroid. A point on another cluster's
+    centroid alone has R = inf and sets its cluster's term to 0.
+
+    References
+    ----------
+    .. [1] cC 1.2.26 (the vignette names no original publication).
     """
     others = _others_masked(c.dist_to_centroids.T, c.codes, np.inf).min(axis=0)
     own = c.dist_to_own_centroid
@@ -192,8 +377,20 @@ def wemmert_gancarski(c: Partition) -> float:
 
 
 def cs_index(c: Partition) -> float:
-    """sum_k mean_{x in C_k} max_{y in C_k} d(x, y) / sum_k nearest other centroid
-    distance (Chou, Su & Lai 2004). Lower is better.
+    """CS index: mean cluster diameter over centroid separation (Chou, Su & Lai 2004).
+
+    CS = sum_k [(1/n_k) sum_{i in C_k} max_{j in C_k} d(x_i, x_j)]
+         / sum_k min_{k' != k} d(G_k, G_k').
+
+    Range [0, inf); lower is better.
+
+    Undefined when the denominator is 0 (every cluster shares its centroid with another).
+
+    References
+    ----------
+    .. [1] C.-H. Chou, M.-C. Su and E. Lai (2004). "A new cluster validity measure and its
+       application to image compression". Pattern Analysis and Applications 7(2):205-220.
+       doi:10.1007/s10044-004-0218-1
     """
     spread = c.group_sum(_own(c.pairs.max_to, c.codes)) / c.sizes
     cd = c.centroid_distances.copy()
@@ -205,9 +402,25 @@ def cs_index(c: Partition) -> float:
 
 
 def cop(c: Partition) -> float:
-    """(1/N) sum_k n_k intra_k / inter_k; intra_k = mean distance to the centroid,
-    inter_k = min over outside points x of max over members y of d(x, y)
-    (Gurrutxaga et al. 2010). Lower is better.
+    """COP index: cluster cohesion over the distance to the nearest outside point.
+
+    COP = (1/N) sum_k n_k intra_k / inter_k, with intra_k = (1/n_k) sum_{i in C_k} d(x_i, G_k)
+    and inter_k = min_{x_i not in C_k} max_{j in C_k} d(x_i, x_j).
+
+    Range [0, inf); lower is better.
+
+    Undefined when some inter_k = 0, i.e. all points of a cluster coincide with an outside
+    point.
+
+    References
+    ----------
+    .. [1] I. Gurrutxaga, I. Albisua, O. Arbelaitz, J. I. Martin, J. Muguerza, J. M. Perez and
+       I. Perona (2010). "SEP/COP: an efficient method to find the best partition in
+       hierarchical clustering based on a new cluster validity index". Pattern Recognition
+       43(10):3364-3373. doi:10.1016/j.patcog.2010.04.021
+    .. [2] O. Arbelaitz, I. Gurrutxaga, J. Muguerza, J. M. Perez and I. Perona (2013). "An
+       extensive comparative study of cluster validity indices". Pattern Recognition
+       46(1):243-256. doi:10.1016/j.patcog.2012.07.021
     """
     # Own-cluster entries masked, so the minimum runs over outside points only.
     inter_k = _others_masked(c.pairs.max_to, c.codes, np.inf).min(axis=1)
@@ -224,10 +437,30 @@ def _scat(c: Partition) -> float:
 
 
 def s_dbw(c: Partition) -> float:
-    """Scat + Dens_bw (Halkidi & Vazirgiannis 2001; cC 1.2.20). Lower is better.
+    """S_Dbw index: average scattering plus inter-cluster density.
 
-    Dens_bw compares the number of points of two clusters within sigma of their
-    centroids' midpoint to the number within sigma of the denser centroid.
+    S_Dbw = Scat + Dens_bw, computed here as:
+
+    - Scat = (1/K) sum_k ||V_k|| / ||V||;
+    - sigma = (1/K) sqrt( sum_k ||V_k|| );
+    - for clusters k < k', gamma_kk'(u) = #{x in C_k u C_k' : d(x, u) <= sigma} and
+      R_kk' = gamma_kk'(H_kk') / max(gamma_kk'(G_k), gamma_kk'(G_k')), H_kk' = (G_k + G_k')/2;
+    - Dens_bw = 2 / (K (K - 1)) sum_{k < k'} R_kk'.
+
+    R_kk' exceeds 1 when the midpoint is denser than both centroids.
+
+    Range [0, inf); lower is better.
+
+    Undefined when all points are identical (||V|| = 0), or when for some pair of clusters no
+    point of the two lies within sigma of either centroid (R_kk' = 0/0); the reason says how
+    many pairs are affected.
+
+    References
+    ----------
+    .. [1] M. Halkidi and M. Vazirgiannis (2001). "Clustering validity assessment: finding the
+       optimal partitioning of a data set". Proceedings of the IEEE International Conference
+       on Data Mining (ICDM 2001), pp. 187-194. doi:10.1109/ICDM.2001.989517
+    .. [2] cC 1.2.21.
     """
     scat = _scat(c)
     sigma = math.sqrt(float(np.sum(np.linalg.norm(c.cluster_variances, axis=1)))) / c.k
@@ -257,7 +490,23 @@ def s_dbw(c: Partition) -> float:
 
 
 def det_ratio(c: Partition) -> float:
-    """det T / det WG (cC 1.2.6). Higher is better."""
+    """Det_Ratio index: determinant of the total scatter over that of the within-group scatter.
+
+    DR = det T / det WG, computed from log-determinants. As T = WG + BG with BG positive
+    semi-definite, det T >= det WG.
+
+    Range [1, inf); higher is better.
+
+    Undefined when WG or T is singular (WG always is when p > N - K), or when the ratio does
+    not fit in a float64.
+
+    References
+    ----------
+    .. [1] H. P. Friedman and J. Rubin (1967). "On some invariant criteria for grouping data".
+       Journal of the American Statistical Association 62(320):1159-1178.
+       doi:10.1080/01621459.1967.10500923
+    .. [2] cC 1.2.6.
+    """
     return _exp_or_undefined(_log_det_ratio_per_point(c), "det T / det WG")
 
 
@@ -268,7 +517,24 @@ def _log_det_ratio_per_point(c: Partition) -> float:
 
 
 def gamma(c: Partition) -> float:
-    """(s+ - s-) / (s+ + s-) (Baker & Hubert 1975; cC 1.2.7). Higher is better."""
+    """Baker-Hubert Gamma: rank correlation between pair distances and pair type.
+
+    Gamma = (s+ - s-) / (s+ + s-): the Goodman-Kruskal gamma between the pair distances and
+    the within/between indicator, counting a (within, between) couple as concordant when the
+    within distance is the smaller.
+
+    Range [-1, 1]; higher is better.
+
+    Undefined when there are no within-cluster pairs (every cluster is a singleton) or no
+    between-cluster pairs, or when every couple is a tie (s+ + s- = 0).
+
+    References
+    ----------
+    .. [1] F. B. Baker and L. J. Hubert (1975). "Measuring the power of hierarchical cluster
+       analysis". Journal of the American Statistical Association 70(349):31-38.
+       doi:10.1080/01621459.1975.10480256
+    .. [2] cC 1.2.8.
+    """
     s_plus, s_minus = c.concordance
     if s_plus + s_minus == 0:
         raise Undefined("every within-cluster distance ties with every between distance")
@@ -276,7 +542,23 @@ def gamma(c: Partition) -> float:
 
 
 def generalized_dunn(c: Partition) -> float:
-    """GDI_41: smallest centroid distance / largest diameter (Bezdek & Pal 1998)."""
+    """Generalized Dunn index GDI_41: closest centroid pair over the largest cluster diameter.
+
+    GDI_41 = min_{k != k'} d(G_k, G_k') / max_k diam(C_k), with
+    diam(C_k) = max_{i, j in C_k} d(x_i, x_j): between-cluster distance delta_4 (centroid
+    linkage) and diameter Delta_1 in Bezdek & Pal's numbering.
+
+    Range [0, inf); higher is better.
+
+    Undefined when every cluster has diameter 0.
+
+    References
+    ----------
+    .. [1] J. C. Bezdek and N. R. Pal (1998). "Some new indexes of cluster validity". IEEE
+       Transactions on Systems, Man, and Cybernetics, Part B 28(3):301-315.
+       doi:10.1109/3477.678624
+    .. [2] cC 1.2.9.
+    """
     diameter = float(_diameters(c).max())
     if diameter == 0.0:
         raise Undefined("every cluster has diameter 0")
@@ -284,14 +566,43 @@ def generalized_dunn(c: Partition) -> float:
 
 
 def g_plus(c: Partition) -> float:
-    """2 s- / (N_T (N_T - 1)) (Rohlf 1974; cC 1.2.9). Lower is better."""
+    """G-plus index: share of discordant couples among all couples of pairs.
+
+    G+ = 2 s- / (N_T (N_T - 1)), s- counting the (within, between) couples whose within
+    distance is the larger.
+
+    Range [0, 1]; lower is better.
+
+    Undefined when there are no within-cluster pairs (every cluster is a singleton) or no
+    between-cluster pairs.
+
+    References
+    ----------
+    .. [1] F. J. Rohlf (1974). "Methods of comparing classifications". Annual Review of Ecology
+       and Systematics 5:101-113. doi:10.1146/annurev.es.05.110174.000533
+    .. [2] cC 1.2.10.
+    """
     _, s_minus = c.concordance
     n_pairs = c.pairs.n_pairs
     return 2.0 * s_minus / (n_pairs * (n_pairs - 1))
 
 
 def pbm(c: Partition) -> float:
-    """((1/K) (E_T / E_W) D_B)^2 (Pakhira et al. 2004; cC 1.2.14). Higher is better."""
+    """PBM index (I-index of Pakhira, Bandyopadhyay & Maulik).
+
+    PBM = ((1/K) (E_T / E_W) D_B)^2, with E_T = sum_i d(x_i, G),
+    E_W = sum_i d(x_i, G_k(i)) and D_B = max_{k < k'} d(G_k, G_k').
+
+    Range [0, inf); higher is better.
+
+    Undefined when E_W = 0 (every point lies on its centroid).
+
+    References
+    ----------
+    .. [1] M. K. Pakhira, S. Bandyopadhyay and U. Maulik (2004). "Validity index for crisp and
+       fuzzy clusters". Pattern Recognition 37(3):487-501. doi:10.1016/j.patcog.2003.06.005
+    .. [2] cC 1.2.15.
+    """
     e_w = float(np.sum(c.dist_to_own_centroid))
     if e_w == 0.0:
         raise Undefined("every point lies on its cluster centroid (E_W = 0)")
@@ -302,12 +613,40 @@ def pbm(c: Partition) -> float:
 
 
 def log_det_ratio(c: Partition) -> float:
-    """N log(det T / det WG) (cC 1.2.11), from log-determinants. Higher is better."""
+    """Log_Det_Ratio index: N log(det T / det WG).
+
+    Computed as N (log det T - log det WG), so it stays finite where the ratio itself would
+    overflow. As det T >= det WG, the value is never negative.
+
+    Range [0, inf); higher is better.
+
+    Undefined when WG or T is singular (WG always is when p > N - K).
+
+    References
+    ----------
+    .. [1] A. J. Scott and M. J. Symons (1971). "Clustering methods based on likelihood ratio
+       criteria". Biometrics 27(2):387-397. doi:10.2307/2529003
+    .. [2] cC 1.2.12.
+    """
     return c.n * _log_det_ratio_per_point(c)
 
 
 def mcclain_rao(c: Partition) -> float:
-    """(S_W / N_W) / (S_B / N_B) (cC 1.2.13). Lower is better."""
+    """McClain-Rao index: mean within-cluster over mean between-cluster pair distance.
+
+    MR = (S_W / N_W) / (S_B / N_B).
+
+    Range [0, inf); lower is better.
+
+    Undefined when there are no within-cluster pairs (every cluster is a singleton) or all
+    between-cluster distances are 0.
+
+    References
+    ----------
+    .. [1] J. O. McClain and V. R. Rao (1975). "CLUSTISZ: a program to test for the quality of
+       clustering of a set of objects". Journal of Marketing Research 12(4):456-460.
+    .. [2] cC 1.2.14.
+    """
     pairs = c.pairs
     n_between = pairs.n_pairs - pairs.n_within
     if pairs.n_within == 0:
@@ -319,8 +658,25 @@ def mcclain_rao(c: Partition) -> float:
 
 
 def point_biserial(c: Partition) -> float:
-    """Pearson correlation between pair distances and the between-cluster indicator
-    (Milligan 1980); equals scipy's pointbiserialr. Higher is better.
+    """Point-biserial correlation between pair distances and being a between-cluster pair.
+
+    Over all N_T pairs, the Pearson correlation between d(x_i, x_j) and the indicator that i
+    and j lie in different clusters:
+    PB = (S_B / N_B - S_W / N_W) sqrt(N_W N_B) / (N_T s_d), where s_d is the standard
+    deviation (dividing by N_T) of the N_T distances. Equals scipy's ``pointbiserialr``.
+
+    Range [-1, 1]; higher is better.
+
+    Undefined when there are no within-cluster pairs (every cluster is a singleton) or all
+    pair distances are equal.
+
+    References
+    ----------
+    .. [1] G. W. Milligan (1980). "An examination of the effect of six types of error
+       perturbation on fifteen clustering algorithms". Psychometrika 45(3):325-342.
+       doi:10.1007/BF02293907
+    .. [2] G. W. Milligan (1981). "A Monte Carlo study of thirty internal criterion measures
+       for cluster analysis". Psychometrika 46(2):187-199. doi:10.1007/BF02293899
     """
     pairs = c.pairs
     n_pairs, n_within = pairs.n_pairs, pairs.n_within
@@ -342,7 +698,27 @@ def point_biserial(c: Partition) -> float:
 
 
 def sd_validity(c: Partition) -> float:
-    """Scat + Dis (alpha = 1) (Halkidi et al. 2000; cC 1.2.19). Lower is better."""
+    """SD validity index: average scattering plus total separation, with weight alpha = 1.
+
+    SD = alpha Scat + Dis, with Scat = (1/K) sum_k ||V_k|| / ||V|| (as in S_Dbw) and
+    Dis = (D_max / D_min) sum_k 1 / sum_{k' != k} d(G_k, G_k'), where D_max and D_min are the
+    largest and smallest distances between two centroids. The paper sets alpha to Dis of the
+    partition with the most clusters among those compared; one labelling has no such
+    reference, so alpha = 1 here.
+
+    Range [0, inf); lower is better.
+
+    Undefined when all points are identical (||V|| = 0) or two clusters have the same centroid
+    (D_min = 0).
+
+    References
+    ----------
+    .. [1] M. Halkidi, M. Vazirgiannis and Y. Batistakis (2000). "Quality scheme assessment in
+       the clustering process". Principles of Data Mining and Knowledge Discovery (PKDD 2000),
+       Lecture Notes in Computer Science 1910, Springer, pp. 265-276.
+       doi:10.1007/3-540-45372-5_26
+    .. [2] cC 1.2.20.
+    """
     scat = _scat(c)
     cd = c.centroid_distances
     d_min = _centroid_separation(c)
@@ -352,7 +728,23 @@ def sd_validity(c: Partition) -> float:
 
 
 def tau(c: Partition) -> float:
-    """(s+ - s-) / sqrt(N_W N_B N_T (N_T - 1) / 2) (Milligan 1981; cC 1.2.24)."""
+    """Tau index: Kendall-type rank correlation between pair distances and pair type.
+
+    Tau = (s+ - s-) / sqrt( N_W N_B N_T (N_T - 1) / 2 ): Kendall's tau between the pair
+    distances and the within/between indicator, corrected for the ties of the indicator;
+    ties among the distances are neglected.
+
+    Range [-1, 1]; higher is better.
+
+    Undefined when there are no within-cluster pairs (every cluster is a singleton) or no
+    between-cluster pairs.
+
+    References
+    ----------
+    .. [1] G. W. Milligan (1981). "A Monte Carlo study of thirty internal criterion measures
+       for cluster analysis". Psychometrika 46(2):187-199. doi:10.1007/BF02293899
+    .. [2] cC 1.2.23.
+    """
     s_plus, s_minus = c.concordance
     pairs = c.pairs
     n_t, n_w = pairs.n_pairs, pairs.n_within
@@ -361,18 +753,55 @@ def tau(c: Partition) -> float:
 
 
 def trace_wib(c: Partition) -> float:
-    """tr(WG^-1 BG) (Friedman & Rubin 1967; cC 1.2.27). Higher is better."""
+    """Trace_WiB index: tr(WG^-1 BG), between-group scatter measured against within-group scatter.
+
+    Range [0, inf); higher is better.
+
+    Undefined when WG is singular (it always is when p > N - K).
+
+    References
+    ----------
+    .. [1] H. P. Friedman and J. Rubin (1967). "On some invariant criteria for grouping data".
+       Journal of the American Statistical Association 62(320):1159-1178.
+       doi:10.1080/01621459.1967.10500923
+    .. [2] cC 1.2.25.
+    """
     _wg_logdet(c)
     return float(np.trace(np.linalg.solve(c.wg, c.bg)))
 
 
 def ksq_detw(c: Partition) -> float:
-    """K^2 det WG (Marriott 1971; cC 1.2.10). Lower is better."""
+    """Ksq_DetW index: K^2 det WG, computed from log det WG.
+
+    Range [0, inf); lower is better.
+
+    Undefined when WG is singular (it always is when p > N - K), or when K^2 det WG does not
+    fit in a float64.
+
+    References
+    ----------
+    .. [1] F. H. C. Marriott (1971). "Practical problems in a method of cluster analysis".
+       Biometrics 27(3):501-514. doi:10.2307/2528592
+    .. [2] cC 1.2.11.
+    """
     return _exp_or_undefined(2.0 * math.log(c.k) + _wg_logdet(c), "K^2 det WG")
 
 
 def banfield_raftery(c: Partition) -> float:
-    """sum_k n_k log(tr WG_k / n_k) (Banfield & Raftery 1993; cC 1.2.2)."""
+    """Banfield-Raftery index: n_k-weighted sum of the log mean squared distance to the centroid.
+
+    BR = sum_k n_k log(tr WG_k / n_k) = sum_k n_k log(WGSS_k / n_k).
+
+    Range (-inf, inf); lower is better.
+
+    Undefined when some cluster has zero scatter (a singleton, or all its points identical).
+
+    References
+    ----------
+    .. [1] J. D. Banfield and A. E. Raftery (1993). "Model-based Gaussian and non-Gaussian
+       clustering". Biometrics 49(3):803-821. doi:10.2307/2532201
+    .. [2] cC 1.2.2.
+    """
     flat = c.cluster_wgss == 0.0
     if flat.any():
         raise Undefined(
@@ -401,10 +830,20 @@ def _cluster_logdets(c: Partition, what: str) -> np.ndarray:
 
 
 def negentropy(c: Partition) -> float:
-    """Negentropy increment (Lago-Fernandez & Corbacho 2010). Lower is better.
+    """Negentropy increment: how far the clusters are from normal, relative to the whole data.
 
-    (1/2) sum_k p_k log det S_k - (1/2) log det S - sum_k p_k log p_k, with sample
-    covariances (divide by n - 1).
+    NI = (1/2) sum_k p_k log det S_k - (1/2) log det S - sum_k p_k log p_k, with p_k = n_k / N
+    and the sample covariance matrices S_k = WG_k / (n_k - 1) of C_k and S = T / (N - 1) of
+    all points.
+
+    Range (-inf, inf); lower is better.
+
+    Undefined when some cluster has n_k <= p points, or some S_k, or S, is singular.
+
+    References
+    ----------
+    .. [1] L. F. Lago-Fernandez and F. Corbacho (2010). "Normality-based validation for crisp
+       clustering". Pattern Recognition 43(3):782-795.
     """
     logdets = _cluster_logdets(c, "cluster covariance")
     share = c.sizes / c.n
@@ -416,9 +855,21 @@ def negentropy(c: Partition) -> float:
 
 
 def niva(c: Partition) -> float:
-    """Project definition (no published formula): mean nearest within-cluster
-    neighbour distance over mean nearest other-cluster distance, summed over clusters
-    of at least 2 points. Lower is better.
+    """NIVA: nearest-neighbour distance within clusters over nearest distance to other clusters.
+
+    No published formula is available for this index; this is metricate's own definition.
+    Over the set U of clusters with at least 2 points (singletons are left out):
+    NIVA = sum_{k in U} mean_{i in C_k} min_{j in C_k, j != i} d(x_i, x_j)
+           / sum_{k in U} mean_{i in C_k} min_{j not in C_k} d(x_i, x_j).
+
+    Range [0, inf); lower is better.
+
+    Undefined when every cluster is a singleton, or when the denominator is 0 (points of
+    different clusters coincide).
+
+    References
+    ----------
+    None: the definition is this project's.
     """
     pairs = c.pairs
     usable = c.sizes >= 2
@@ -434,7 +885,22 @@ def niva(c: Partition) -> float:
 
 
 def score_function(c: Partition) -> float:
-    """1 - 1/exp(exp(bcd - wcd)) (Saitta, Raphael & Smith 2007). Higher is better."""
+    """Score Function: a bounded transform of between- minus within-class distance.
+
+    SF = 1 - 1 / exp(exp(bcd - wcd)), with the between-class distance
+    bcd = sum_k n_k d(G_k, G) / (N K) and the within-class distance
+    wcd = sum_k (1/n_k) sum_{i in C_k} d(x_i, G_k). Computed as -expm1(-exp(bcd - wcd)), so
+    no precision is lost to cancellation and an overflowing exp gives 1.
+
+    Range [0, 1]; higher is better. Always defined.
+
+    References
+    ----------
+    .. [1] S. Saitta, B. Raphael and I. F. C. Smith (2007). "A bounded index for cluster
+       validity". Machine Learning and Data Mining in Pattern Recognition (MLDM 2007),
+       Lecture Notes in Computer Science 4571, Springer, pp. 174-187.
+       doi:10.1007/978-3-540-73499-4_14
+    """
     bcd = float(np.sum(c.sizes * np.linalg.norm(c.centroids - c.grand_centroid, axis=1))) / (
         c.n * c.k
     )
@@ -445,6 +911,20 @@ def score_function(c: Partition) -> float:
 
 
 def scott_symons(c: Partition) -> float:
-    """sum_k n_k log det(WG_k / n_k) (Scott & Symons 1971; cC 1.2.18). Lower is better."""
+    """Scott-Symons index: n_k-weighted sum of the log-determinants of the cluster covariances.
+
+    SS = sum_k n_k log det(WG_k / n_k), WG_k / n_k being the covariance matrix (dividing by
+    n_k) of C_k.
+
+    Range (-inf, inf); lower is better.
+
+    Undefined when some cluster has n_k <= p points or a singular scatter matrix.
+
+    References
+    ----------
+    .. [1] A. J. Scott and M. J. Symons (1971). "Clustering methods based on likelihood ratio
+       criteria". Biometrics 27(2):387-397. doi:10.2307/2529003
+    .. [2] cC 1.2.19.
+    """
     logdets = _cluster_logdets(c, "log det(WG_k / n_k)")
     return float(np.sum(c.sizes * (logdets - c.p * np.log(c.sizes))))

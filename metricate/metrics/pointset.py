@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from metricate.defaults import DEFAULT_LARGE_N, NOISE
 from metricate.errors import InsufficientClustersError, InvalidOptionError
 from metricate.metrics.context import Partition, Undefined
 from metricate.metrics.distances import (
@@ -31,7 +32,6 @@ from metricate.metrics.registry import (
 )
 from metricate.metrics.result import EvaluationResult, MetricValue
 
-DEFAULT_LARGE_N = 50_000
 # The in-memory store holds the N x N matrix and the sorted pair distances, 12 N^2
 # bytes (3.1 GB at 16,000 points). Larger sets stream their distances in blocks.
 IN_MEMORY_MAX_POINTS = 16_000
@@ -41,17 +41,26 @@ SINGLE_USE_MATRIX_MAX_POINTS = 11_000
 # Above IN_MEMORY_MAX_POINTS rows are recomputed for every labelling; up to this many
 # points the sorted pair distances are still kept (8 N^2 / 2 bytes: 2.9 GB at 27,000).
 SORTED_MAX_POINTS = 27_000
-NOISE = -1
 
 
-def check_metric_names(names: Iterable[str] | None) -> list[str]:
-    """Validate metric names (for ``exclude``); unknown ones are an error listing all."""
+class MetricNames(frozenset[str]):
+    """Metric names already checked against the registry (see ``check_metric_names``)."""
+
+
+def check_metric_names(names: Iterable[str] | None) -> MetricNames:
+    """Validate metric names (for ``exclude``) once; unknown ones are an error listing all.
+
+    The result passes through unchanged when checked again, so options validated at
+    the edge are not re-validated for every labelling.
+    """
+    if isinstance(names, MetricNames):
+        return names
     names = list(names or [])
     unknown = [n for n in names if n not in METRICS_BY_NAME]
     if unknown:
         valid = ", ".join(m.name for m in METRICS)
         raise InvalidOptionError(f"unknown metric(s) {unknown}; valid names are: {valid}")
-    return names
+    return MetricNames(names)
 
 
 class PointSet:
@@ -164,7 +173,7 @@ class PointSet:
             )
             result.metadata["n_noise"] = int(self.n - kept.size)
             return result
-        excluded = set(check_metric_names(exclude))
+        excluded = check_metric_names(exclude)
         uniques, codes = np.unique(labels, return_inverse=True)
         if uniques.size < 2:
             raise InsufficientClustersError(
@@ -204,12 +213,6 @@ class PointSet:
             )
         metadata = {"n_samples": self.n, "n_clusters": int(uniques.size), "n_noise": 0}
         return EvaluationResult(values, metadata, warnings)
-
-    def evaluate_labelings(
-        self, labelings: Iterable[Sequence[int] | np.ndarray], **options: object
-    ) -> list[EvaluationResult]:
-        """Score several labellings of these points, computing the distances once."""
-        return [self.evaluate(labels, **options) for labels in labelings]  # type: ignore[arg-type]
 
 
 def _not_computed(metric: Metric, reason: str) -> MetricValue:

@@ -12,15 +12,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from metricate.metrics import distances
-from metricate.training.generator import (
-    FileOutcome,
-    GenerationOptions,
-    Progress,
-    assemble_result,
-    process_file,
-)
+from metricate.options import GenerationOptions
+from metricate.parallel import set_thread_count, thread_budget
+from metricate.training.assemble import assemble_result
+from metricate.training.outcome import FileOutcome
+from metricate.training.pipeline import process_file
 from metricate.training.result import TrainingDataResult
+from metricate.training.scoring import Progress
 
 _progress_queue: Any = None
 
@@ -51,15 +49,11 @@ def run_local(
     threads = max(1, cores // processes)
     if processes == 1:
         outcomes = []
-        previous = distances.thread_count()
-        distances.set_thread_count(threads)
-        try:
+        with thread_budget(threads):
             for path in paths:
                 outcomes.append(process_file(path, options, progress))
                 if on_file is not None:
                     on_file(outcomes[-1])
-        finally:
-            distances.set_thread_count(previous)
     else:
         outcomes = _run_pool(paths, options, processes, threads, progress, on_file)
     result = assemble_result(
@@ -81,7 +75,7 @@ def run_local(
 def _init_worker(progress_queue: Any, threads: int) -> None:
     global _progress_queue
     _progress_queue = progress_queue
-    distances.set_thread_count(threads)
+    set_thread_count(threads)
 
 
 def _process_in_worker(path: str, options: GenerationOptions) -> FileOutcome:

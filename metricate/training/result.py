@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from metricate.errors import InvalidOptionError
-from metricate.files import atomic_write
+from metricate.io.write import atomic_write
 from metricate.training.schema import COLUMNS, INTEGER_COLUMNS, STRING_COLUMNS
 
 PARQUET_METADATA_KEY = b"metricate"

@@ -1,8 +1,6 @@
-"""The training table's columns, in the order of spec/training-data.md (74 by default)."""
+"""The training table's columns, in order (74 by default; see ``docs/table.md``)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from metricate.metrics import INTERNAL_METRICS
 
@@ -29,11 +27,3 @@ STRING_COLUMNS = (
     "degradation_level",
     "metrics_failed",
 )
-TOPIC_SUFFIXES = ("_clustering", "_dataset", "_clusters", "_data")
-
-
-def topic_from_name(path: str | Path) -> str:
-    """The file stem cut before the earliest of _clustering, _dataset, _clusters, _data."""
-    stem = Path(path).stem
-    cuts = [stem.find(suffix) for suffix in TOPIC_SUFFIXES if stem.find(suffix) > 0]
-    return stem[: min(cuts)] if cuts else stem

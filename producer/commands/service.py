@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
-from producer.cli import one_line_errors
-
-broker_option = click.option(
-    "--broker",
-    envvar="METRICATE_BROKER_URL",
-    help="Broker URL, e.g. redis://localhost:6379/0 (env METRICATE_BROKER_URL).",
-)
+from producer.distributed import collect as collect_run
+from producer.distributed import connect, print_status, service_errors, worker_command
+from producer.options import broker_option, check_output, one_line_errors
 
 
 @click.command()
@@ -22,8 +17,6 @@ broker_option = click.option(
 @one_line_errors
 def status(run_id: str, broker: str | None) -> None:
     """Show how far run RUN_ID is: files done, rows so far, output, errors."""
-    from producer.distributed import connect, print_status, service_errors
-
     with service_errors():
         _, _, store = connect(broker)
         code = print_status(store, run_id)
@@ -37,13 +30,7 @@ def status(run_id: str, broker: str | None) -> None:
 @one_line_errors
 def collect(run_id: str, output: str, broker: str | None) -> None:
     """Write the result of a finished run RUN_ID (started with --no-wait) to OUTPUT."""
-    from metricate.errors import InvalidOptionError
-    from producer.distributed import collect as collect_run
-    from producer.distributed import connect, service_errors
-
-    out = Path(output)
-    if out.suffix.lower() not in (".parquet", ".csv"):
-        raise InvalidOptionError(f"{output}: output must end in .parquet or .csv")
+    out = check_output(output)
     with service_errors():
         _, _, store = connect(broker)
         code = collect_run(store, run_id, out)
@@ -64,14 +51,12 @@ def collect(run_id: str, output: str, broker: str | None) -> None:
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    envvar="METRICATE_WORKER_THREADS",
+    envvar="METRICATE_THREADS",
     help="Library threads per worker process (BLAS stays at one); more only with "
-    "--concurrency below the number of cores (env METRICATE_WORKER_THREADS).",
+    "--concurrency below the number of cores (env METRICATE_THREADS).",
 )
 @click.option("--loglevel", default="info", show_default=True, help="Celery log level.")
 @one_line_errors
 def worker(broker: str | None, concurrency: int | None, threads: int, loglevel: str) -> None:
     """Start a Celery worker with the project's settings (BLAS one thread per process)."""
-    from producer.distributed import worker_command
-
     worker_command(broker, concurrency, threads, loglevel)

@@ -1,7 +1,6 @@
 """Loading a clustering from CSV: label column, embeddings, noise and bad rows.
 
-The accepted input is described in the "Input CSV" section of
-``spec/training-data.md``: one row per point, an integer label column (-1 = noise)
+The accepted input (``docs/input.md``): one row per point, an integer label column (-1 = noise)
 and embeddings either as numeric columns (``dim_0``, ``x_0``, ``pc_0``...) or as one
 string-array column (``"[0.1, 0.2]"`` or ``"[0.1 0.2]"``).
 """
@@ -11,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -18,6 +18,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from metricate.defaults import NOISE
 from metricate.errors import ColumnNotFoundError, InsufficientClustersError, InvalidCSVError
 
 LABEL_COLUMN_NAMES = (
@@ -36,7 +37,6 @@ ARRAY_COLUMN_NAMES = ("embedding", "embeddings", "reduced_embedding")
 DIMENSION_COLUMN_PATTERN = re.compile(
     r"^(dim|x|emb|embedding|pc|umap|tsne|component|reduced)_?(\d+)$", re.IGNORECASE
 )
-NOISE_LABEL = -1
 
 EmbeddingFormat = Literal["columns", "array"]
 
@@ -65,7 +65,7 @@ class Clustering:
 
     @property
     def noise_mask(self) -> np.ndarray:
-        return self.labels == NOISE_LABEL
+        return self.labels == NOISE
 
     @property
     def n_noise(self) -> int:
@@ -107,7 +107,7 @@ class Clustering:
 def load_clustering(
     path: str | Path,
     label_col: str | None = None,
-    embedding_cols: str | list[str] | None = None,
+    embedding_cols: str | Sequence[str] | None = None,
 ) -> Clustering:
     """Read a clustering CSV and check it can be scored.
 
@@ -222,7 +222,7 @@ def _parse_labels(path: Path, column: pd.Series) -> np.ndarray:
                 f"{path}: label column {name!r} must hold integers, found {bad_value!r}"
             )
     labels = values.astype(np.int64)
-    below = labels < NOISE_LABEL
+    below = labels < NOISE
     if below.any():
         raise InvalidCSVError(
             f"{path}: label column {name!r} has negative labels other than -1 (noise), "
@@ -235,7 +235,7 @@ def _find_embedding_columns(
     path: Path,
     frame: pd.DataFrame,
     label_name: str,
-    embedding_cols: str | list[str] | None,
+    embedding_cols: str | Sequence[str] | None,
 ) -> tuple[list[str], EmbeddingFormat]:
     columns = [str(c) for c in frame.columns]
     if embedding_cols is not None:

@@ -1,0 +1,124 @@
+"""What every command shares: click option decorators, their parsing, one-line errors.
+
+Options are parsed here, at the edge, into the library's types (tuples of names,
+``GenerationOptions``); the library then trusts them. Each default comes from
+``metricate.defaults`` or the library's own parser, never written here again.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from metricate.defaults import DEFAULT_LARGE_N, DEFAULT_SEED
+from metricate.degradations import DEFAULT_LEVELS
+from metricate.errors import InvalidOptionError, MetricateError
+
+F = TypeVar("F", bound=Callable[..., Any])
+OUTPUT_SUFFIXES = (".parquet", ".csv")
+
+
+def one_line_errors(function: F) -> F:
+    """Turn library errors into `Error: <message>` on stderr and exit code 2."""
+
+    @wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except MetricateError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(2)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def split_names(values: tuple[str, ...] | str | None) -> tuple[str, ...]:
+    """Accept both `--exclude A --exclude B` and `--exclude A,B`."""
+    if values is None:
+        return ()
+    if isinstance(values, str):
+        values = (values,)
+    return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
+
+
+def _names(_: click.Context, __: click.Parameter, value: Any) -> tuple[str, ...] | None:
+    """A repeatable, comma-separable option: its names, or None when not given."""
+    return split_names(value) or None
+
+
+def check_output(path: str) -> Path:
+    """An output table path must end in .parquet or .csv."""
+    out = Path(path)
+    if out.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise InvalidOptionError(f"{path}: output must end in .parquet or .csv")
+    return out
+
+
+def compose(*decorators: Callable[[F], F]) -> Callable[[F], F]:
+    """Several option decorators as one, applied in the order listed."""
+
+    def apply(function: F) -> F:
+        for decorator in reversed(decorators):
+            function = decorator(function)
+        return function
+
+    return apply
+
+
+label_col_option = click.option("--label-col", help="Label column (default: detected by name).")
+embedding_cols_option = click.option(
+    "--embedding-cols",
+    callback=_names,
+    help="Embedding column(s), comma-separated, or one string-array column (default: detected).",
+)
+exclude_option = click.option(
+    "--exclude",
+    multiple=True,
+    callback=_names,
+    help="Metric name(s) to leave out (repeat or comma-separate).",
+)
+force_all_option = click.option(
+    "--force-all", is_flag=True, help="Compute the pair-based metrics above --large-n too."
+)
+large_n_option = click.option(
+    "--large-n",
+    type=click.IntRange(min=2),
+    default=DEFAULT_LARGE_N,
+    show_default=True,
+    help="Above this many points, pair-based metrics are skipped unless --force-all.",
+)
+types_option = click.option(
+    "--types",
+    multiple=True,
+    callback=_names,
+    help="Degradation type(s) (repeat or comma-separate; default: all 18).",
+)
+levels_option = click.option(
+    "--levels",
+    multiple=True,
+    callback=_names,
+    help=f"Level(s) <p>pct, p in (0, 100] (repeat or comma-separate; default: "
+    f"{','.join(DEFAULT_LEVELS)}).",
+)
+seed_option = click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=DEFAULT_SEED,
+    show_default=True,
+    help="Run seed (a non-negative integer); the same seed gives the same variants.",
+)
+broker_option = click.option(
+    "--broker",
+    envvar="METRICATE_BROKER_URL",
+    help="Broker URL, e.g. redis://localhost:6379/0 (env METRICATE_BROKER_URL).",
+)
+
+# How a clustering CSV is read, how it is scored, which variants are made.
+reading_options = compose(label_col_option, embedding_cols_option)
+scoring_options = compose(exclude_option, force_all_option, large_n_option)
+variant_options = compose(types_option, levels_option, seed_option)
