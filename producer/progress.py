@@ -62,6 +62,13 @@ class RunProgress:
     def _files(self) -> str:
         return f"files {self.files_done}/{self.n_files}"
 
+    def note(self, message: str) -> None:
+        """A line for the user, above the bar on a terminal."""
+        if self._bar is not None:
+            self._bar.console.print(message)
+        else:
+            print(message, file=sys.stderr, flush=True)
+
     def versions(self, count: int) -> None:
         if self._bar is not None:
             self._bar.advance(self._task, count)

@@ -1,7 +1,7 @@
 """The run's records in Redis, written so that a redelivered task overwrites.
 
-Every key is ``<prefix>:run:<run_id>:<name>`` and expires ``ttl`` seconds after the
-run's last write:
+Every key is ``<prefix>:run:<run_id>:<name>``; all of them expire ``ttl`` seconds after
+the run's last write, together:
 
 - ``parameters``  JSON: options, output, started_at
 - ``expected``    JSON list of the run's input files (absolute paths)
@@ -41,6 +41,7 @@ RUN_KEYS = (
     "tasks",
     "finalizing",
 )
+DATA_KEYS = tuple(name for name in RUN_KEYS if name != "finalizing")
 
 
 def record_id(file: str, sha256: str | None, record: Mapping[str, Any]) -> str:
@@ -91,7 +92,7 @@ class RecordStore:
             self.key(run_id, "status"),
             mapping={"status": "queued", "submission": submission, "updated_at": now()},
         )
-        self._expire(pipe, run_id, ("parameters", "expected", "status"))
+        self._refresh_ttl(pipe, run_id)
         pipe.execute()
 
     def resubmit(self, run_id: str, submission: str) -> None:
@@ -127,7 +128,7 @@ class RecordStore:
             **{k: str(v) for k, v in fields.items()},
         }
         pipe.hset(self.key(run_id, "status"), mapping=values)
-        self._expire(pipe, run_id, ("status",))
+        self._refresh_ttl(pipe, run_id)
         pipe.execute()
 
     def remember_tasks(self, run_id: str, task_ids: Mapping[str, str]) -> None:
@@ -135,7 +136,7 @@ class RecordStore:
             return
         pipe = self.client.pipeline(transaction=True)
         pipe.hset(self.key(run_id, "tasks"), mapping=cast(dict[Any, Any], dict(task_ids)))
-        self._expire(pipe, run_id, ("tasks",))
+        self._refresh_ttl(pipe, run_id)
         pipe.execute()
 
     def task_ids(self, run_id: str) -> dict[str, str]:
@@ -147,7 +148,7 @@ class RecordStore:
         """Count one more delivery of ``file``; the count survives a killed worker."""
         pipe = self.client.pipeline(transaction=True)
         pipe.hincrby(self.key(run_id, "attempts"), file, 1)
-        self._expire(pipe, run_id, ("attempts",))
+        self._refresh_ttl(pipe, run_id)
         return int(pipe.execute()[0])
 
     def attempts(self, run_id: str) -> dict[str, int]:
@@ -173,7 +174,7 @@ class RecordStore:
         pipe.hset(self.key(run_id, "warnings"), outcome.file, json.dumps(outcome.warnings))
         pipe.hset(self.key(run_id, "errors"), outcome.file, json.dumps(outcome.errors))
         pipe.sadd(self.key(run_id, "done"), outcome.file)
-        self._expire(pipe, run_id, ("records", "files", "warnings", "errors", "done"))
+        self._refresh_ttl(pipe, run_id)
         pipe.execute()
 
     def file_summary(self, run_id: str, file: str) -> dict[str, Any] | None:
@@ -235,8 +236,11 @@ class RecordStore:
 
     # ---- internals -------------------------------------------------------------------
 
-    def _expire(self, pipe: Any, run_id: str, names: Iterable[str]) -> None:
-        for name in names:
+    def _refresh_ttl(self, pipe: Any, run_id: str) -> None:
+        """Every write gives all of the run's keys a full TTL again, so they expire
+        together: never the parameters before the records. The finalize lock keeps
+        its own short expiry."""
+        for name in DATA_KEYS:
             pipe.expire(self.key(run_id, name), self.ttl)
 
     def _exists(self, keys: list[str]) -> list[bool]:

@@ -140,3 +140,45 @@ def wait_for(predicate, timeout: float = 60, interval: float = 0.1):  # type: ig
             return value
         time.sleep(interval)
     raise TimeoutError(f"condition not met within {timeout} s")
+
+
+def write_huge(path: Path, seed: int = 0, n: int = 80) -> Path:
+    """A clustering whose coordinates reach 1e300: squared distances overflow float64."""
+    X, y = make_blobs(n_samples=n, n_features=4, centers=3, random_state=seed)
+    frame = pd.DataFrame(X * 1e299, columns=[f"dim_{i}" for i in range(4)])
+    frame.insert(0, "cluster_id", y)
+    frame.to_csv(path, index=False)
+    return path
+
+
+@contextlib.contextmanager
+def own_redis_server() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A throwaway redis-server on a free port (for tests that stop Redis)."""
+    import shutil
+    import socket
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        message = "redis-server is not installed"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        wait_for(lambda: _answers(url), timeout=10)
+        yield url, server
+    finally:
+        server.kill()
+        server.wait(5)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_timeout=0.5).ping())
+    except redis.RedisError:
+        return False

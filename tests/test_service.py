@@ -18,20 +18,24 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import redis
 from click.testing import CliRunner
 from service_fixtures import (
     ROOT,
     clean_keys,
+    own_redis_server,
     redis_or_skip,
     running_worker,
     service_env,
     unique,
     wait_for,
     write_blobs,
+    write_huge,
 )
 
 from metricate.options import GenerationOptions
 from metricate.training import process_file, run_local
+from producer import distributed
 from producer.cli import cli
 from shared.record_store import RecordStore
 
@@ -428,3 +432,108 @@ def test_a_failing_callback_marks_the_run_failed_and_names_the_cause(shared_serv
     run_id = line.split()[2]
     assert store.status(run_id)["status"] == "failed"
     assert len(store.done(run_id)) == 2
+
+
+# ---- part 1 of "the service as deployed" ------------------------------------------------
+
+
+def test_a_file_that_fails_inside_a_degradation_is_one_error_entry(shared_service, tmp_path):
+    env, store, _ = shared_service
+    paths = good_files(tmp_path / "in", 3)
+    huge = write_huge(tmp_path / "in" / "huge.csv")
+    out = tmp_path / "out.parquet"
+    # 2-means splitting fails on coordinates near 1e300 (its probabilities overflow).
+    types = "label_swap_random,split_random"
+    run = generate(env, tmp_path / "in", "-o", out, types=types)
+    assert run.exit_code == 1, run.output  # a file failed: exit 1, but the run completed
+    assert "3 of 4 files processed, 1 failed" in run.stdout
+    audit = json.loads((tmp_path / "out.parquet.run.json").read_text())
+    (error,) = audit["errors"]
+    assert error.startswith(f"{huge.resolve()}: ")
+    assert audit["metadata"]["n_files"] == 4 and audit["metadata"]["n_files_failed"] == 1
+    table = pd.read_parquet(out)
+    assert sorted(table["clustering_name"].unique()) == sorted(p.stem for p in paths)
+    options = GenerationOptions.parse(types=types, levels=LEVELS)
+    local = run_local(sorted([*paths, huge]), options, jobs=2)
+    assert local.errors == [error.replace(str(huge.resolve()), str(huge))]
+    local.write(tmp_path / "local.parquet")
+    pd.testing.assert_frame_equal(table, pd.read_parquet(tmp_path / "local.parquet"))
+
+
+def test_every_write_gives_all_of_a_runs_keys_a_full_ttl(service, tmp_path):
+    _, store = service
+    store.create_run("ttl", ["a.csv"], {"options": {}, "output": "x", "started_at": "-"}, "s1")
+    parameters = store.key("ttl", "parameters")
+    store.client.expire(parameters, 5)  # as if the run had been idle for days
+    store.save_outcome("ttl", process_file(write_blobs(tmp_path / "a.csv"), OPTIONS))
+    for key in store.keys("ttl"):
+        assert 590 <= store.client.ttl(key) <= 600, key
+    assert set(store.keys("ttl")) >= {parameters, store.key("ttl", "records")}
+
+
+def test_a_run_id_whose_parameters_expired_starts_anew_without_leftovers(service, tmp_path):
+    env, store = service
+    paths = good_files(tmp_path / "in", 2)
+    # What an expired run leaves behind: records of a file that is no longer an input.
+    stale = process_file(write_blobs(tmp_path / "old.csv", seed=9), OPTIONS)
+    store.save_outcome("reused", stale)
+    with running_worker(env, concurrency=2):
+        run = generate(env, tmp_path / "in", "-o", tmp_path / "out.parquet", "--run-id", "reused")
+    assert run.exit_code == 0, run.output
+    assert "run reused had expired" in run.stderr
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "out.parquet"), local_table(paths, tmp_path)
+    )
+
+
+def test_producer_that_loses_redis_prints_the_run_id_and_how_to_resume(tmp_path, monkeypatch):
+    monkeypatch.setattr(distributed, "REDIS_RETRY_SECONDS", 2.0)
+    good_files(tmp_path / "in", 1)
+    with own_redis_server() as (url, server):
+        env = service_env(unique("q"), unique("p"), METRICATE_BROKER_URL=url)
+
+        def stop_redis_soon() -> None:
+            wait_for(lambda: redis.Redis.from_url(url).keys("*:status"), timeout=20)
+            server.kill()
+
+        import threading
+
+        threading.Thread(target=stop_redis_soon, daemon=True).start()
+        args = [tmp_path / "in", "-o", tmp_path / "out.parquet", "--run-id", "lost"]
+        # The resume hint repeats the command line as the user typed it.
+        monkeypatch.setattr(sys, "argv", ["metricate", "generate", *map(str, args)])
+        run = generate(env, *args)
+    assert run.exit_code == 2
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: lost Redis for 2 s")
+    assert "run lost is not finished" in last
+    assert last.endswith(
+        f"resume it with: metricate generate {tmp_path / 'in'} -o "
+        f"{tmp_path / 'out.parquet'} --run-id lost"
+    )
+
+
+def test_producer_says_when_no_worker_consumes_its_queue(service, tmp_path, monkeypatch):
+    env, store = service
+    monkeypatch.setattr(distributed, "NO_WORKER_SECONDS", 1.0)
+    monkeypatch.setattr(distributed, "_WORKER_CHECK_INTERVAL", 0.5)
+    good_files(tmp_path / "in", 1)
+
+    def end_the_wait() -> None:
+        # Once the producer has had time to notice, stop the run from outside.
+        wait_for(lambda: store.status("idle"), timeout=20)
+        import time
+
+        time.sleep(4)
+        store.set_status("idle", "failed", error="stopped by the test")
+
+    import threading
+
+    threading.Thread(target=end_the_wait, daemon=True).start()
+    run = generate(env, tmp_path / "in", "-o", tmp_path / "out.parquet", "--run-id", "idle")
+    assert run.exit_code == 1
+    queue = env["METRICATE_QUEUE"]
+    assert f"no worker has consumed queue {queue!r} on redis://127.0.0.1:6379/15 for 1 s" in (
+        run.stderr
+    )
+    assert "start one with `metricate worker` (still waiting)" in run.stderr

@@ -78,7 +78,9 @@ def process_file_task(self: Any, run_id: str, file: str, options: dict[str, Any]
         )
     else:
         try:
-            outcome = process_file(file, GenerationOptions.from_dict(options))
+            outcome = process_file(
+                file, GenerationOptions.from_dict(options), reraise=(SoftTimeLimitExceeded,)
+            )
         except SoftTimeLimitExceeded:
             outcome = FileOutcome(
                 file=file,
@@ -89,7 +91,18 @@ def process_file_task(self: Any, run_id: str, file: str, options: dict[str, Any]
     return file_summary(file, len(outcome.records), outcome.status)
 
 
-@app.task(name=FINALIZE_RUN, bind=True, max_retries=60, autoretry_for=(RedisError,))
+# The callback may fire before the done-set shows every file (a duplicated header task
+# counted twice); it then waits for the stragglers as long as one file may legitimately
+# run, the hard time limit, checking every STRAGGLER_POLL seconds.
+STRAGGLER_POLL = 10
+
+
+@app.task(
+    name=FINALIZE_RUN,
+    bind=True,
+    max_retries=settings.hard_time_limit // STRAGGLER_POLL + 1,
+    autoretry_for=(RedisError,),
+)
 def finalize_run(self: Any, run_id: str, submission: str) -> dict:
     """Check every expected file is done, normalize over the run, write the output
     and ``<output>.run.json``, mark the run done. Running it twice writes once."""
@@ -105,7 +118,10 @@ def finalize_run(self: Any, run_id: str, submission: str) -> dict:
     if missing:
         # The header reported complete before the done-set did (a duplicate counted
         # twice): wait for the stragglers rather than write an incomplete table.
-        raise self.retry(countdown=5, exc=RuntimeError(f"{len(missing)} files not done"))
+        raise self.retry(
+            countdown=STRAGGLER_POLL,
+            exc=RuntimeError(f"{len(missing)} files not done after {settings.hard_time_limit} s"),
+        )
     token = uuid.uuid4().hex
     if not records.acquire_finalize_lock(run_id, token, settings.hard_time_limit):
         return {"run_id": run_id, "status": "finalizing elsewhere"}

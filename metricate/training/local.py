@@ -99,18 +99,29 @@ def _run_pool(
         initializer=_init_worker,
         initargs=(progress_queue, threads),
     ) as pool:
-        pending: set[Future[FileOutcome]] = {
-            pool.submit(_process_in_worker, str(path), options) for path in paths
+        files: dict[Future[FileOutcome], str] = {
+            pool.submit(_process_in_worker, str(path), options): str(path) for path in paths
         }
+        pending = set(files)
         while pending:
             done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
             _drain(progress_queue, progress)
             for future in done:
-                outcomes.append(future.result())
+                outcomes.append(_outcome(future, files[future]))
                 if on_file is not None:
                     on_file(outcomes[-1])
         _drain(progress_queue, progress)
     return outcomes
+
+
+def _outcome(future: Future[FileOutcome], file: str) -> FileOutcome:
+    """The file's outcome; a process that died under it (out of memory...) makes it an
+    error entry, like any other failure inside one file."""
+    try:
+        return future.result()
+    except Exception as error:  # noqa: BLE001 - BrokenProcessPool and the like
+        reason = f"{file}: its process failed ({type(error).__name__}: {error})"
+        return FileOutcome(file=file, status="error", errors=[reason])
 
 
 def _drain(progress_queue: Any, progress: Progress | None) -> None:

@@ -21,27 +21,46 @@ from metricate.training.scoring import Progress, VersionScorer, score_versions
 
 
 def process_file(
-    path: str | Path, options: GenerationOptions, progress: Progress | None = None
+    path: str | Path,
+    options: GenerationOptions,
+    progress: Progress | None = None,
+    *,
+    reraise: tuple[type[BaseException], ...] = (),
 ) -> FileOutcome:
     """Turn one clustering CSV into its raw records, warnings and errors.
 
     ``progress(n)`` is called after each version (original or variant) is scored.
-    Bad data (unreadable file, one cluster, no label column...) is returned as an
-    error, never raised.
+    Nothing that goes wrong inside one file is raised: bad data (unreadable file, one
+    cluster, no label column...) and any failure while degrading or scoring it become
+    the file's error entry, with no records, so one file cannot break a run. Only
+    the exception types in ``reraise`` (a worker's time limit) pass through.
     """
-    outcome = FileOutcome(file=str(path))
-    timing: dict[str, float] = {}
     started = time.perf_counter()
     try:
-        clustering = load_clustering(
-            path, label_col=options.label_col, embedding_cols=options.embedding_cols
-        )
+        return _process(path, options, progress, started)
+    except reraise:
+        raise
     except MetricateError as error:
-        outcome.status = "error"
-        outcome.errors.append(str(error))
-        timing["load"] = timing["total"] = time.perf_counter() - started
-        outcome.timing = _rounded(timing)
-        return outcome
+        return _failed(path, str(error), started)
+    except Exception as error:  # noqa: BLE001 - whatever broke, it is this file's error
+        reason = f"{path}: failed while processing ({type(error).__name__}: {error})"
+        return _failed(path, reason, started)
+
+
+def _failed(path: str | Path, reason: str, started: float) -> FileOutcome:
+    seconds = round(time.perf_counter() - started, 4)
+    timing = {"total": seconds}
+    return FileOutcome(file=str(path), status="error", errors=[reason], timing=timing)
+
+
+def _process(
+    path: str | Path, options: GenerationOptions, progress: Progress | None, started: float
+) -> FileOutcome:
+    outcome = FileOutcome(file=str(path))
+    timing: dict[str, float] = {}
+    clustering = load_clustering(
+        path, label_col=options.label_col, embedding_cols=options.embedding_cols
+    )
     outcome.sha256 = clustering.content_hash
     outcome.warnings.extend(clustering.warnings)
     timing["load"] = time.perf_counter() - started
