@@ -115,8 +115,8 @@ def main() -> None:
                     client.delete(key)
             client.delete(queue)
     one, two = times[1, 1], times[2, 1]
-    print(f"1 worker / local --jobs 1:               {one / local:5.2f}  (acceptance: <= 1.10)")
-    print(f"1 worker / 2 workers:                    {one / two:5.2f}  (acceptance: >= 1.70)")
+    print(f"1 worker / local --jobs 1:               {one / local:5.2f}  (acceptance: <= 1.05)")
+    print(f"1 worker / 2 workers:                    {one / two:5.2f}  (acceptance: >= 1.80)")
     print(f"distributed output equals local: {same}")
     print(f"Redis memory of a finished run of 8 files: {memory / 1e6:.2f} MB in {len(keys)} keys")
     print(f"TTL of its keys: {ttls[0]}..{ttls[-1]} s ({ttls[-1] / 86400:.1f} days)")

@@ -11,7 +11,7 @@ from producer.commands.degrade import degrade
 from producer.commands.evaluate import evaluate
 from producer.commands.generate import generate
 from producer.commands.listing import list_group
-from producer.commands.service import collect, status, worker
+from producer.commands.service import collect, flower, status, worker
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -20,7 +20,7 @@ def cli() -> None:
     """Turn good clusterings into labelled training data about clustering quality."""
 
 
-for command in (evaluate, list_group, degrade, generate, status, collect, worker):
+for command in (evaluate, list_group, degrade, generate, status, collect, worker, flower):
     cli.add_command(command)
 
 

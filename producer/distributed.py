@@ -358,3 +358,21 @@ def worker_command(
         argv += ["--concurrency", str(concurrency)]
     sys.stdout.flush()
     os.execvpe(sys.executable, argv, env)
+
+
+def flower_command(broker: str | None, basic_auth: str | None, port: int, address: str) -> None:
+    """Replace this process with Flower on the project's app; never without a password."""
+    user, _, password = (basic_auth or "").partition(":")
+    if not user or not password:
+        raise InvalidOptionError(
+            "Flower needs a login: set FLOWER_BASIC_AUTH=user:password (in .env for docker "
+            "compose) or pass --basic-auth user:password"
+        )
+    env = dict(os.environ, FLOWER_BASIC_AUTH=str(basic_auth))
+    if broker:
+        env["METRICATE_BROKER_URL"] = broker
+    ServiceSettings.from_environment(env)  # bad settings fail here, in one line
+    argv = [sys.executable, "-m", "celery", "-A", "worker.tasks", "flower"]
+    argv += [f"--port={port}", f"--address={address}"]
+    sys.stdout.flush()
+    os.execvpe(sys.executable, argv, env)

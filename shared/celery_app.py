@@ -48,6 +48,10 @@ def make_app(settings: ServiceSettings | None = None) -> Celery:
         task_track_started=True,
         # One queue of our own, so other apps on the same Redis are not disturbed.
         task_default_queue=settings.queue,
+        # Stopped (cold shutdown), a worker first lets its running files finish for a
+        # while, then cancels them; Redis's transport restores unacknowledged messages
+        # when the worker closes its channel, so the files go back to the queue.
+        worker_soft_shutdown_timeout=settings.soft_shutdown_timeout,
         # Workers start before Redis is ready in docker-compose; keep trying.
         broker_connection_retry_on_startup=True,
     )

@@ -37,6 +37,9 @@ class ServiceSettings:
     # The library's threads per worker process: the pool's processes already use every
     # core. A lone worker process (--concurrency 1) on a multi-core machine can use more.
     threads: int = 1
+    # A worker told to stop (SIGTERM remapped to SIGQUIT in docker compose) lets its
+    # running files finish for this long, then hands them back to the queue.
+    soft_shutdown_timeout: float = 10.0
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> ServiceSettings:
@@ -56,6 +59,9 @@ class ServiceSettings:
             visibility_timeout=_integer(env, "METRICATE_VISIBILITY_TIMEOUT", hard + 600),
             chord_expires=_integer(env, "METRICATE_CHORD_EXPIRES", cls.chord_expires),
             threads=_integer(env, THREADS_ENV, cls.threads),
+            soft_shutdown_timeout=_integer(
+                env, "METRICATE_SOFT_SHUTDOWN_TIMEOUT", int(cls.soft_shutdown_timeout)
+            ),
         )
         return settings.checked()
 

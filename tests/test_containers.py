@@ -6,14 +6,26 @@ without registry access. Without an engine these tests skip, and fail under CI=t
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
+import socket
 import subprocess
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from service_fixtures import write_blobs
+
+from metricate.options import GenerationOptions
+from metricate.training import run_local
 
 ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "digits_clustering.csv"
 
 
 def compose_or_skip() -> list[str]:
@@ -28,6 +40,17 @@ def compose_or_skip() -> list[str]:
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
     return [str(docker), "compose"]
+
+
+def engine_or_skip() -> list[str]:
+    """`docker compose` with a running engine behind it."""
+    compose = compose_or_skip()
+    if subprocess.run([compose[0], "info"], capture_output=True).returncode != 0:
+        message = "no Docker engine answers (bash ../shared/tools/docker-offline.sh starts one)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return compose
 
 
 def compose_config(compose: list[str], path: Path) -> subprocess.CompletedProcess[str]:
@@ -47,7 +70,9 @@ def test_compose_check_fails_on_an_invalid_file(tmp_path):
     broken = (
         (ROOT / "docker-compose.yml")
         .read_text()
-        .replace('ports:\n      - "${FLOWER_BIND:-127.0.0.1}:5555:5555"', "ports: 5555")
+        .replace(
+            'ports:\n      - "${FLOWER_BIND:-127.0.0.1}:${FLOWER_PORT:-5555}:5555"', "ports: 5555"
+        )
     )
     assert "ports: 5555" in broken
     path = tmp_path / "docker-compose.yml"
@@ -55,3 +80,92 @@ def test_compose_check_fails_on_an_invalid_file(tmp_path):
     check = compose_config(compose_or_skip(), path)
     assert check.returncode != 0
     assert "ports" in check.stderr
+
+
+class Stack:
+    """One compose project of this repository's docker-compose.yml, torn down at the end."""
+
+    def __init__(self, compose: list[str], data: Path, flower_port: int) -> None:
+        self.project = f"metricate-test-{uuid.uuid4().hex[:8]}"
+        self.base = [*compose, "-f", str(ROOT / "docker-compose.yml"), "-p", self.project]
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("FLOWER_", "METRICATE_"))},
+            "FLOWER_BASIC_AUTH": "tester:secret",
+            "FLOWER_BIND": "127.0.0.1",
+            "FLOWER_PORT": str(flower_port),
+            "METRICATE_DATA": str(data),
+            "WORKER_CONCURRENCY": "1",
+        }
+
+    def __call__(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*self.base, *args], capture_output=True, text=True, env=self.env, timeout=timeout
+        )
+
+    def check(self, *args: str, timeout: float = 600) -> str:
+        done = self(*args, timeout=timeout)
+        assert done.returncode == 0, f"compose {' '.join(args)}: {done.stdout}{done.stderr}"
+        return done.stdout
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[Stack]:
+    compose = engine_or_skip()
+    data = tmp_path / "data"
+    data.mkdir()
+    data.chmod(0o777)  # the containers run as uid 1000
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    running = Stack(compose, data, port)
+    try:
+        yield running
+    finally:
+        running("down", "--volumes", "--remove-orphans", "--timeout", "5", timeout=120)
+
+
+def flower_status(port: int, auth: str | None) -> int:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/workers")
+    if auth:
+        request.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+
+
+def test_the_stack_builds_runs_and_matches_local_mode(stack, tmp_path):
+    data = Path(stack.env["METRICATE_DATA"])
+    shutil.copy(EXAMPLE, data / EXAMPLE.name)
+    for seed in range(3):
+        write_blobs(data / f"blobs{seed}_clustering.csv", seed=seed, n=300, d=6, k=5)
+    stack.check("build", timeout=1200)
+    stack.check("up", "-d", "--scale", "worker=2", "--wait", "--wait-timeout", "180")
+    services = stack.check("ps", "--format", "{{.Service}} {{.Health}}").split("\n")
+    assert sorted(line for line in services if line) == [
+        "flower healthy",
+        "redis healthy",
+        "worker healthy",
+        "worker healthy",
+    ]
+    run = stack("run", "--rm", "producer", "generate", "/data", "-o", "/data/out.parquet")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "4 of 4 files processed" in run.stdout
+    assert "wrote /data/out.parquet" in run.stdout
+    table = pd.read_parquet(data / "out.parquet")
+    local = run_local(sorted(data.glob("*.csv")), GenerationOptions.parse(), jobs=1)
+    local.write(tmp_path / "local.parquet")
+    pd.testing.assert_frame_equal(table, pd.read_parquet(tmp_path / "local.parquet"))
+    port = int(stack.env["FLOWER_PORT"])
+    assert flower_status(port, None) == 401
+    assert flower_status(port, "tester:wrong") == 401
+    assert flower_status(port, "tester:secret") == 200
+
+
+def test_flower_refuses_to_start_without_a_password(stack):
+    stack.env["FLOWER_BASIC_AUTH"] = ""
+    stack.check("build", timeout=1200)
+    run = stack("run", "--rm", "--no-deps", "flower")
+    assert run.returncode == 2
+    assert "Error: Flower needs a login: set FLOWER_BASIC_AUTH=user:password" in run.stderr

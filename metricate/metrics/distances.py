@@ -78,12 +78,16 @@ class InMemoryDistances:
             condensed[start : start + values.size] = values
 
         parallel_map(fill, row_blocks(n))
-        # Sorting takes about as long as the distances; it runs in the background
-        # while the first labelling's cluster reductions use the matrix.
+        # Sorting takes about as long as the distances; with a thread to spare in the
+        # budget it runs in the background while the first labelling's cluster
+        # reductions use the matrix. With one thread it runs here: one core means one.
         self._sorted = condensed
         self._ties: tuple[np.ndarray, np.ndarray] = (np.empty(0), np.empty(0, dtype=np.int64))
         self._sorted_ready = threading.Event()
-        threading.Thread(target=self._sort, daemon=True).start()
+        if thread_count() > 1:
+            threading.Thread(target=self._sort, daemon=True).start()
+        else:
+            self._sort()
 
     def _sort(self) -> None:
         # np.sort is several times faster than argsort; only the values are needed.

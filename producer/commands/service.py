@@ -7,7 +7,13 @@ import sys
 import click
 
 from producer.distributed import collect as collect_run
-from producer.distributed import connect, print_status, service_errors, worker_command
+from producer.distributed import (
+    connect,
+    flower_command,
+    print_status,
+    service_errors,
+    worker_command,
+)
 from producer.options import broker_option, check_output, one_line_errors
 
 
@@ -60,3 +66,18 @@ def collect(run_id: str, output: str, broker: str | None) -> None:
 def worker(broker: str | None, concurrency: int | None, threads: int, loglevel: str) -> None:
     """Start a Celery worker with the project's settings (BLAS one thread per process)."""
     worker_command(broker, concurrency, threads, loglevel)
+
+
+@click.command()
+@broker_option
+@click.option(
+    "--basic-auth",
+    envvar="FLOWER_BASIC_AUTH",
+    help="user:password that Flower asks for (env FLOWER_BASIC_AUTH); required.",
+)
+@click.option("--port", type=click.IntRange(1, 65535), default=5555, show_default=True)
+@click.option("--address", default="0.0.0.0", show_default=True, help="Address to listen on.")
+@one_line_errors
+def flower(broker: str | None, basic_auth: str | None, port: int, address: str) -> None:
+    """Start Flower, the web monitor of the workers and tasks, behind a password."""
+    flower_command(broker, basic_auth, port, address)
