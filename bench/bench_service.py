@@ -4,8 +4,9 @@
 
 Times `metricate generate` locally with `--jobs 1` (one process, one core), then
 through Redis with one worker process and with two (one library thread each, the
-default); prints the ratios, the Redis memory a finished run holds and the TTL of
-its keys. Needs Redis at METRICATE_BENCH_REDIS_URL (default
+default); inputs and output travel through Redis. Prints the ratios, the Redis
+memory the run's keys hold at their peak (sampled every 0.1 s) and when finished,
+and the TTL of its keys. Needs Redis at METRICATE_BENCH_REDIS_URL (default
 redis://127.0.0.1:6379/14).
 """
 
@@ -16,6 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -40,6 +42,24 @@ def timed(argv: list[str], env: dict[str, str]) -> float:
     clock = time.perf_counter()
     subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     return time.perf_counter() - clock
+
+
+def run_memory(client: redis.Redis, pattern: str) -> int:
+    return sum(client.memory_usage(k, samples=0) or 0 for k in client.scan_iter(match=pattern))
+
+
+class PeakMemory(threading.Thread):
+    """The largest total memory of the keys matching ``pattern`` while it runs."""
+
+    def __init__(self, client: redis.Redis, pattern: str) -> None:
+        super().__init__(daemon=True)
+        self.client, self.pattern = client, pattern
+        self.peak = 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.1):
+            self.peak = max(self.peak, run_memory(self.client, self.pattern))
 
 
 def start_worker(
@@ -87,7 +107,7 @@ def main() -> None:
         generate = ["metricate", "generate", str(folder)]
         local = timed([*generate, "-o", f"{tmp}/local.parquet", "--jobs", "1"], local_env)
         print(f"local --jobs 1:                         {local:6.1f} s", flush=True)
-        times = {}
+        times, peaks = {}, {}
         try:
             for workers, threads in ((1, 1), (2, 1)):
                 log = Path(tmp) / f"worker{workers}-{threads}.log"
@@ -95,7 +115,12 @@ def main() -> None:
                 try:
                     run = f"w{workers}t{threads}"
                     out = f"{tmp}/{run}.parquet"
+                    sampler = PeakMemory(client, f"{prefix}:run:{run}:*")
+                    sampler.start()
                     times[workers, threads] = timed([*generate, "-o", out, "--run-id", run], env)
+                    sampler.done.set()
+                    sampler.join()
+                    peaks[workers, threads] = sampler.peak
                 finally:
                     stop_worker(worker)
                 print(
@@ -118,6 +143,7 @@ def main() -> None:
     print(f"1 worker / local --jobs 1:               {one / local:5.2f}  (acceptance: <= 1.05)")
     print(f"1 worker / 2 workers:                    {one / two:5.2f}  (acceptance: >= 1.80)")
     print(f"distributed output equals local: {same}")
+    print(f"Redis memory of the run's keys at their peak: {peaks[2, 1] / 1e6:.2f} MB")
     print(f"Redis memory of a finished run of 8 files: {memory / 1e6:.2f} MB in {len(keys)} keys")
     print(f"TTL of its keys: {ttls[0]}..{ttls[-1]} s ({ttls[-1] / 86400:.1f} days)")
     if not same:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import socket
 import sys
 import time
 import uuid
@@ -18,13 +19,18 @@ from kombu.exceptions import OperationalError
 from kombu.utils.url import maybe_sanitize_url
 
 from metricate.errors import InvalidOptionError, MetricateError
+from metricate.io.load import load_clustering
+from metricate.io.stored import clustering_to_bytes, input_key
 from metricate.options import GenerationOptions
 from metricate.parallel import THREADS_ENV
+from metricate.training import FileOutcome
+from metricate.training.result import write_parquet_bytes
 from producer.progress import RunProgress
 from shared.celery_app import make_app
 from shared.collect import RunNotFoundError, assemble_run, run_parameters
-from shared.messages import submit_run
+from shared.messages import send_finalize, submit_run
 from shared.record_store import RecordStore, now
+from shared.recovery import recover
 from shared.settings import ServiceSettings
 
 
@@ -82,10 +88,14 @@ def shareable_paths(paths: Sequence[Path]) -> list[str]:
 
 
 # How long the waiting producer keeps trying after Redis stops answering, and after
-# how long without a worker on the queue it says so.
+# how long without a worker on the queue it says so; how often it looks for files
+# whose worker died, and how long a run whose files are all done may wait for its
+# chord before the producer sends the callback itself.
 REDIS_RETRY_SECONDS = 30.0
 NO_WORKER_SECONDS = 30.0
 _WORKER_CHECK_INTERVAL = 10.0
+RECOVERY_INTERVAL = 10.0
+FINALIZE_GRACE = 15.0
 
 
 @dataclasses.dataclass
@@ -97,6 +107,7 @@ class Submission:
     output: Path
     todo: list[str]
     resumed: bool
+    shared_storage: bool
 
 
 def run_distributed(
@@ -108,33 +119,41 @@ def run_distributed(
     run_id: str | None,
     wait: bool,
     command: str,
+    shared_storage: bool = False,
 ) -> int:
     """Submit the run (or resume it) and, unless ``wait`` is false, follow it to the
-    end. Returns the exit code."""
+    end and write its output here. Returns the exit code."""
     files = shareable_paths(paths)
     if options.degraded_dir is not None:
+        if not shared_storage:
+            raise InvalidOptionError(
+                "--degraded-dir with a broker needs --shared-storage: the workers write "
+                "the variant CSVs, so the directory must be on a volume they all mount"
+            )
         # Workers write the variant CSVs, each in its own working directory.
         degraded = str(Path(options.degraded_dir).resolve())
         options = dataclasses.replace(options, degraded_dir=degraded)
     settings, app, store = connect(broker)
-    run = prepare_run(store, run_id, files, options, output)
-    where = maybe_sanitize_url(settings.broker_url)
-    if run.resumed:
-        done = len(files) - len(run.todo)
-        message = f"resuming run {run.run_id} on {where}: {done} of {len(files)} files "
-        message += f"already done, {len(run.todo)} queued"
-    else:
-        message = f"run {run.run_id}: {len(run.todo)} files queued on {where}"
-    click.echo(message, err=True)
-    task_ids = submit_run(app, run.run_id, run.todo, options.to_dict(), run.submission)
+    run = prepare_run(store, run_id, files, options, output, shared_storage)
+    output_id = _output_id(run.output, run.shared_storage)
+    holder = store.claim_output(output_id, run.run_id)
+    if holder is not None:
+        raise InvalidOptionError(
+            f"{run.output}: run {holder} is still writing it; wait for it "
+            f"(`metricate status {holder}`) or choose another output"
+        )
+    keys = {} if run.shared_storage else upload_inputs(store, settings, run, options)
+    todo = run.todo if run.shared_storage else [f for f in run.todo if f in keys]
+    _announce(run, len(files), maybe_sanitize_url(settings.broker_url))
+    task_ids = submit_run(app, run.run_id, todo, options.to_dict(), run.submission, keys)
     store.remember_tasks(run.run_id, task_ids)
     if not wait:
         click.echo(run.run_id)
-        click.echo(
-            f"follow it with `metricate status {run.run_id}`; when done, the output is "
-            f"{run.output} (or `metricate collect {run.run_id} -o OUTPUT`)",
-            err=True,
-        )
+        if run.shared_storage:
+            hint = f"when done, the workers have written {run.output}"
+        else:
+            hint = f"when done, write it with `metricate collect {run.run_id} -o {run.output}`"
+        click.echo(f"follow it with `metricate status {run.run_id}`; {hint}", err=True)
         return 0
     resume = f"{command} --run-id {run.run_id}"
     try:
@@ -143,7 +162,26 @@ def run_distributed(
         interrupt(app, store, run.run_id)
         click.echo(f"interrupted: queued tasks revoked. Resume with: {resume}", err=True)
         return 130
-    return report_end(state, run.output)
+    try:
+        return finish(store, run, state)
+    finally:
+        store.release_output(output_id, run.run_id)
+
+
+def _output_id(output: Path, shared_storage: bool) -> str:
+    """An output is a path on this machine, or on the volume the workers share."""
+    where = "shared" if shared_storage else socket.gethostname()
+    return f"{where}:{output.resolve()}"
+
+
+def _announce(run: Submission, n_files: int, where: str) -> None:
+    if run.resumed:
+        done = n_files - len(run.todo)
+        message = f"resuming run {run.run_id} on {where}: {done} of {n_files} files "
+        message += f"already done, {len(run.todo)} queued"
+    else:
+        message = f"run {run.run_id}: {len(run.todo)} files queued on {where}"
+    click.echo(message, err=True)
 
 
 def prepare_run(
@@ -152,6 +190,7 @@ def prepare_run(
     files: list[str],
     options: GenerationOptions,
     output: Path,
+    shared_storage: bool,
 ) -> Submission:
     """A run id is either new or resumed, never mixed with what is left of an expired run:
     a resumed run must have the same inputs and options; keys of a run whose parameters
@@ -159,13 +198,15 @@ def prepare_run(
     submission = uuid.uuid4().hex[:12]
     existing = store.parameters(run_id) if run_id else None
     if run_id is not None and existing is not None:
-        if existing["options"] != options.to_dict() or store.expected(run_id) != sorted(files):
+        same = existing["options"] == options.to_dict() and store.expected(run_id) == sorted(files)
+        if not same or bool(existing.get("shared_storage")) != shared_storage:
             raise InvalidOptionError(
                 f"run {run_id} was started with other inputs or options; "
                 "resume it with the same command"
             )
         store.resubmit(run_id, submission)
-        return Submission(run_id, submission, Path(existing["output"]), store.missing(run_id), True)
+        todo = store.missing(run_id)
+        return Submission(run_id, submission, Path(existing["output"]), todo, True, shared_storage)
     run_id = run_id or uuid.uuid4().hex[:12]
     leftovers = store.keys(run_id)
     if leftovers:
@@ -177,18 +218,58 @@ def prepare_run(
         "options": options.to_dict(),
         "output": str(output.resolve()),
         "started_at": now(),
+        "shared_storage": shared_storage,
     }
     store.create_run(run_id, files, parameters, submission)
-    return Submission(run_id, submission, output, sorted(files), False)
+    return Submission(run_id, submission, output, sorted(files), False, shared_storage)
 
 
-def report_end(state: dict[str, str], output: Path) -> int:
+def upload_inputs(
+    store: RecordStore, settings: ServiceSettings, run: Submission, options: GenerationOptions
+) -> dict[str, str]:
+    """Read each input to do once, here: a bad one becomes its error entry at once, a
+    good one is stored (compressed, content-addressed) for the workers. Returns the
+    input key of each good file."""
+    keys: dict[str, str] = {}
+    total, cap = 0, settings.max_input_mb * 1_000_000
+    for file in run.todo:
+        try:
+            clustering = load_clustering(
+                file, label_col=options.label_col, embedding_cols=options.embedding_cols
+            )
+        except MetricateError as error:
+            store.save_outcome(run.run_id, FileOutcome(file, "error", errors=[str(error)]))
+            continue
+        key = input_key(clustering.content_hash, options.label_col, options.embedding_cols)
+        blob = clustering_to_bytes(clustering)
+        total += len(blob)
+        if total > cap:
+            store.delete_run(run.run_id)
+            raise InvalidOptionError(
+                f"the inputs need more than {settings.max_input_mb} MB in Redis "
+                "(METRICATE_MAX_INPUT_MB); use --shared-storage to have the workers read "
+                "them from a volume they all mount"
+            )
+        store.store_input(run.run_id, key, blob)
+        keys[file] = key
+    return keys
+
+
+def finish(store: RecordStore, run: Submission, state: dict[str, str]) -> int:
+    """The end of a followed run: its table written here (unless the workers wrote it
+    to shared storage), the summary, the exit code."""
+    failed = state.get("status") == "failed"
+    table = None if run.shared_storage else store.result(run.run_id)
+    if table is not None:
+        write_parquet_bytes(table, run.output)  # a failed run's partial table too
+    elif not run.shared_storage and not failed:
+        raise ServiceError(f"run {run.run_id} ended without a stored result")
     if state.get("summary"):
         click.echo(state["summary"])
-    if state.get("status") == "failed":
+    if failed:
         click.echo(f"Error: {state.get('error', 'run failed')}", err=True)
         return 1
-    click.echo(f"wrote {output} and {output.name}.run.json")
+    click.echo(f"wrote {run.output} and {run.output.name}.run.json")
     return 1 if int(state.get("n_errors") or 0) else 0
 
 
@@ -202,15 +283,18 @@ def follow(
 ) -> dict[str, str]:
     """The same progress display as local mode, fed by the run's done-set, until the
     run is done or failed. Redis down for ``REDIS_RETRY_SECONDS`` ends it with the
-    command that resumes the run; no worker on the queue is said once, and waited out."""
+    command that resumes the run; no worker on the queue is said once, and waited
+    out; a file whose worker died is handed back to the queue."""
     reported: set[str] = set()
     watch = QueueWatch(app, NO_WORKER_SECONDS) if app is not None else None
+    rescue = Rescue(app, store, run_id) if app is not None else None
     lost_since: float | None = None
     with RunProgress(len(files), per_file) as progress:
         while True:
             try:
                 state = _poll(store, run_id, reported, progress)
                 lost_since = None
+                notes = [] if rescue is None else rescue.check(state, len(reported) == len(files))
             except redis.RedisError as exc:
                 lost_since = lost_since or time.monotonic()
                 if time.monotonic() - lost_since > REDIS_RETRY_SECONDS:
@@ -220,6 +304,8 @@ def follow(
                     ) from None
                 time.sleep(1.0)
                 continue
+            for note in notes:
+                progress.note(note)
             if state.get("status") in ("done", "failed"):
                 return state
             if not state:
@@ -232,6 +318,34 @@ def follow(
                 if message:
                     progress.note(message)
             time.sleep(0.1)
+
+
+class Rescue:
+    """Every ``RECOVERY_INTERVAL`` seconds: hands back the files whose worker died, and
+    sends the run's callback itself when every file is done but the chord has not
+    fired for ``FINALIZE_GRACE`` seconds (its header message died with a worker)."""
+
+    def __init__(self, app: Celery, store: RecordStore, run_id: str) -> None:
+        self.app, self.store, self.run_id = app, store, run_id
+        self.checked_at = time.monotonic()
+        self.all_done_since: float | None = None
+        self.nudged = False
+
+    def check(self, state: dict[str, str], all_done: bool) -> list[str]:
+        now_ = time.monotonic()
+        if all_done and state.get("status") == "queued":
+            self.all_done_since = self.all_done_since or now_
+            if not self.nudged and now_ - self.all_done_since > FINALIZE_GRACE:
+                self.nudged = True
+                send_finalize(self.app, self.run_id, state.get("submission", ""))
+                return ["every file is done; sent the run's callback"]
+        if now_ - self.checked_at < RECOVERY_INTERVAL:
+            return []
+        self.checked_at = now_
+        return [
+            f"{file}: its worker stopped answering; handed back to the queue"
+            for file in recover(self.app, self.store, self.run_id)
+        ]
 
 
 def _poll(
@@ -298,29 +412,40 @@ def interrupt(app: Celery, store: RecordStore, run_id: str) -> None:
         app.control.revoke(pending)
 
 
-def print_status(store: RecordStore, run_id: str) -> int:
+def print_status(store: RecordStore, run_id: str, app: Celery | None = None) -> int:
+    """How far the run is, file by file; hands back files whose worker died."""
     try:
         parameters = run_parameters(store, run_id)
     except RunNotFoundError as exc:
         raise ServiceError(str(exc)) from None
+    handed_back = recover(app, store, run_id) if app is not None else []
     state = store.status(run_id)
     expected = store.expected(run_id)
     done = store.done(run_id)
     summaries = store.file_summaries(run_id, sorted(done))
     failed = [f for f, s in summaries.items() if s.get("status") != "ok"]
     rows = sum(len(s.get("record_ids", [])) for s in summaries.values())
+    waiting = [f for f in expected if f not in done]
+    running = store.leased(run_id, waiting)
+    started = set(store.attempts(run_id))
+    stranded = [f for f in waiting if f in started and f not in running]
+    queued = len(waiting) - len(running) - len(stranded)
     lines = [
         f"run {run_id}: {state.get('status', 'unknown')}",
         f"files: {len(done)} of {len(expected)} done"
-        + (f", {len(failed)} failed" if failed else ""),
+        + (f" ({len(failed)} failed)" if failed else "")
+        + f", {len(running)} running, {queued} queued, {len(stranded)} stranded",
         f"rows so far: {rows}",
-        f"output: {parameters['output']}",
+        f"output: {parameters['output']}"
+        + ("" if parameters.get("shared_storage") else " (written by the producer or `collect`)"),
         f"started: {parameters['started_at']}, updated: {state.get('updated_at', '-')}",
         f"keys expire in: {max(0, store.client.ttl(store.key(run_id, 'parameters')))} s",
     ]
     if state.get("error"):
         lines.append(f"error: {state['error']}")
     lines.extend(f"failed: {f}" for f in failed)
+    lines.extend(f"handed back to the queue (its worker died): {f}" for f in handed_back)
+    lines.extend(f"stranded: {f}" for f in stranded if f not in handed_back)
     click.echo("\n".join(lines))
     return 1 if state.get("status") == "failed" else 0
 
@@ -334,11 +459,18 @@ def collect(store: RecordStore, run_id: str, output: Path) -> int:
             f"run {run_id} is not complete: {len(missing)} files not done "
             f"(see `metricate status {run_id}`)"
         )
-    result = assemble_run(store, run_id)
-    result.write(output)
-    click.echo(result.summary())
+    table = store.result(run_id)
+    if table is not None:
+        write_parquet_bytes(table, output)
+        click.echo(store.status(run_id).get("summary", ""))
+        errors = int(store.status(run_id).get("n_errors") or 0)
+    else:
+        result = assemble_run(store, run_id)
+        result.write(output)
+        click.echo(result.summary())
+        errors = len(result.errors)
     click.echo(f"wrote {output} and {output.name}.run.json")
-    return 1 if result.errors else 0
+    return 1 if errors else 0
 
 
 def worker_command(
@@ -346,6 +478,10 @@ def worker_command(
 ) -> None:
     """Replace this process with a Celery worker running the project's settings."""
     env = dict(os.environ)
+    # Stopped with SIGTERM (docker compose stop, a scale-down, kill), a worker makes a
+    # cold shutdown: running files get METRICATE_SOFT_SHUTDOWN_TIMEOUT seconds to
+    # finish, then go back to the queue at once, not after the visibility timeout.
+    env.setdefault("REMAP_SIGTERM", "SIGQUIT")
     # BLAS single-threaded in every worker process: set before numpy is imported.
     env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     env[THREADS_ENV] = str(threads)

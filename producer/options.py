@@ -7,6 +7,7 @@ Options are parsed here, at the edge, into the library's types (tuples of names,
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -52,10 +53,20 @@ def _names(_: click.Context, __: click.Parameter, value: Any) -> tuple[str, ...]
 
 
 def check_output(path: str) -> Path:
-    """An output table path must end in .parquet or .csv."""
+    """An output table path, checked before any work: it ends in .parquet or .csv, is
+    not a folder, and can be written (its folder exists or can be made)."""
     out = Path(path)
+    if out.is_dir():
+        raise InvalidOptionError(f"{path}: is a folder; name a file ending in .parquet or .csv")
     if out.suffix.lower() not in OUTPUT_SUFFIXES:
         raise InvalidOptionError(f"{path}: output must end in .parquet or .csv")
+    if out.exists() and not os.access(out, os.W_OK):
+        raise InvalidOptionError(f"{path}: exists and cannot be overwritten")
+    folder = out.absolute().parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise InvalidOptionError(f"{path}: cannot write in {folder}")
     return out
 
 

@@ -11,8 +11,16 @@ the run's last write, together:
 - ``records``     hash record id -> JSON record; the id is ``<file key>:<variant>``
 - ``warnings``, ``errors``  hash file -> JSON list
 - ``attempts``    hash file -> deliveries so far
-- ``tasks``       hash file -> Celery task id (to revoke queued work)
+- ``tasks``       hash file -> Celery task id (to revoke or hand back queued work)
+- ``inputs``      hash content key -> a loaded input file, compressed (see
+  ``metricate.io.stored``); workers read their file from here
+- ``result``      the finished table as Parquet bytes, for the producer to write
 - ``finalizing``  a short lock so that two callbacks never write at once
+- ``lease:<file key>``  who is processing a file; the running task renews it, so a
+  lapsed lease means its worker died
+
+and, outside the run, ``<prefix>:output:<key>``: the run that is writing an output,
+so that a second live run to the same place is refused.
 """
 
 from __future__ import annotations
@@ -39,6 +47,8 @@ RUN_KEYS = (
     "errors",
     "attempts",
     "tasks",
+    "inputs",
+    "result",
     "finalizing",
 )
 DATA_KEYS = tuple(name for name in RUN_KEYS if name != "finalizing")
@@ -63,6 +73,9 @@ class RecordStore:
 
     def __init__(self, client: redis.Redis, prefix: str = "metricate", ttl: int = 7 * 24 * 3600):
         self.client = client
+        # The same server for binary values (inputs, the result): no decoding.
+        kwargs = {**client.connection_pool.connection_kwargs, "decode_responses": False}
+        self.binary = redis.Redis(connection_pool=redis.ConnectionPool(**kwargs))
         self.prefix = prefix
         self.ttl = ttl
 
@@ -215,6 +228,74 @@ class RecordStore:
             )
         return outcomes
 
+    # ---- inputs and the result -------------------------------------------------------
+
+    def store_input(self, run_id: str, key: str, blob: bytes) -> None:
+        pipe = self.binary.pipeline(transaction=True)
+        pipe.hset(self.key(run_id, "inputs"), key, blob)
+        self._refresh_ttl(pipe, run_id)
+        pipe.execute()
+
+    def input(self, run_id: str, key: str) -> bytes | None:
+        return cast(bytes | None, self.binary.hget(self.key(run_id, "inputs"), key))
+
+    def drop_inputs(self, run_id: str) -> None:
+        self.client.delete(self.key(run_id, "inputs"))
+
+    def save_result(self, run_id: str, table: bytes) -> None:
+        pipe = self.binary.pipeline(transaction=True)
+        pipe.set(self.key(run_id, "result"), table)
+        self._refresh_ttl(pipe, run_id)
+        pipe.execute()
+
+    def result(self, run_id: str) -> bytes | None:
+        return cast(bytes | None, self.binary.get(self.key(run_id, "result")))
+
+    # ---- leases: who is processing a file --------------------------------------------
+
+    def lease_key(self, run_id: str, file: str) -> str:
+        return self.key(run_id, f"lease:{hashlib.sha256(file.encode()).hexdigest()[:16]}")
+
+    def renew_lease(self, run_id: str, file: str, holder: str, seconds: int) -> None:
+        self.client.set(self.lease_key(run_id, file), holder, ex=max(1, seconds))
+
+    def release_lease(self, run_id: str, file: str) -> None:
+        self.client.delete(self.lease_key(run_id, file))
+
+    def leased(self, run_id: str, files: Iterable[str]) -> set[str]:
+        """The files whose lease is held now."""
+        files = list(files)
+        pipe = self.client.pipeline(transaction=False)
+        for file in files:
+            pipe.exists(self.lease_key(run_id, file))
+        return {f for f, held in zip(files, pipe.execute(), strict=True) if held}
+
+    # ---- the output a live run writes ------------------------------------------------
+
+    def output_key(self, output_id: str) -> str:
+        return f"{self.prefix}:output:{hashlib.sha256(output_id.encode()).hexdigest()[:24]}"
+
+    def claim_output(self, output_id: str, run_id: str) -> str | None:
+        """Claim ``output_id`` for ``run_id``; the run holding it if another live run does."""
+        key = self.output_key(output_id)
+        for _ in range(3):
+            if self.client.set(key, run_id, nx=True, ex=self.ttl):
+                return None
+            holder = cast(str | None, self.client.get(key))
+            if holder is None or holder == run_id:
+                self.client.set(key, run_id, ex=self.ttl)
+                return None
+            if self.status(holder).get("status") in (None, "done", "failed", "interrupted"):
+                self.client.delete(key)  # the holder has ended: the claim is stale
+                continue
+            return holder
+        return None
+
+    def release_output(self, output_id: str, run_id: str) -> None:
+        key = self.output_key(output_id)
+        if self.client.get(key) == run_id:
+            self.client.delete(key)
+
     # ---- finishing -------------------------------------------------------------------
 
     def acquire_finalize_lock(self, run_id: str, token: str, seconds: int) -> bool:
@@ -232,7 +313,8 @@ class RecordStore:
         return [k for k, exists in zip(names, self._exists(names), strict=True) if exists]
 
     def delete_run(self, run_id: str) -> None:
-        self.client.delete(*[self.key(run_id, name) for name in RUN_KEYS])
+        leases = list(self.client.scan_iter(match=self.key(run_id, "lease:*"), count=1000))
+        self.client.delete(*[self.key(run_id, name) for name in RUN_KEYS], *leases)
 
     # ---- internals -------------------------------------------------------------------
 

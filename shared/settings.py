@@ -40,6 +40,12 @@ class ServiceSettings:
     # A worker told to stop (SIGTERM remapped to SIGQUIT in docker compose) lets its
     # running files finish for this long, then hands them back to the queue.
     soft_shutdown_timeout: float = 10.0
+    # A running file's lease, renewed every third of this: a file whose lease lapses
+    # has lost its worker and is handed back to the queue.
+    lease_seconds: int = 45
+    # Inputs travel through Redis, compressed; above this many MB for one run the
+    # producer refuses and names --shared-storage (inputs on a volume all workers mount).
+    max_input_mb: int = 1024
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> ServiceSettings:
@@ -59,6 +65,8 @@ class ServiceSettings:
             visibility_timeout=_integer(env, "METRICATE_VISIBILITY_TIMEOUT", hard + 600),
             chord_expires=_integer(env, "METRICATE_CHORD_EXPIRES", cls.chord_expires),
             threads=_integer(env, THREADS_ENV, cls.threads),
+            lease_seconds=_integer(env, "METRICATE_LEASE_SECONDS", cls.lease_seconds),
+            max_input_mb=_integer(env, "METRICATE_MAX_INPUT_MB", cls.max_input_mb),
             soft_shutdown_timeout=_integer(
                 env, "METRICATE_SOFT_SHUTDOWN_TIMEOUT", int(cls.soft_shutdown_timeout)
             ),
@@ -83,8 +91,12 @@ class ServiceSettings:
                 f"visibility timeout ({self.visibility_timeout} s) must be above the hard "
                 f"time limit ({self.hard_time_limit} s)"
             )
-        if self.max_attempts < 1 or self.record_ttl < 1 or self.threads < 1:
-            raise InvalidOptionError("max attempts, record TTL and threads must be positive")
+        if min(self.max_attempts, self.record_ttl, self.threads, self.max_input_mb) < 1:
+            raise InvalidOptionError(
+                "max attempts, record TTL, threads and the input cap must be positive"
+            )
+        if self.lease_seconds < 3:
+            raise InvalidOptionError(f"lease seconds must be at least 3, got {self.lease_seconds}")
         return self
 
 

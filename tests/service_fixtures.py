@@ -182,3 +182,11 @@ def _answers(url: str) -> bool:
         return bool(redis.Redis.from_url(url, socket_timeout=0.5).ping())
     except redis.RedisError:
         return False
+
+
+def running(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False

@@ -11,6 +11,7 @@ import os
 import shutil
 import socket
 import subprocess
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -169,3 +170,60 @@ def test_flower_refuses_to_start_without_a_password(stack):
     run = stack("run", "--rm", "--no-deps", "flower")
     assert run.returncode == 2
     assert "Error: Flower needs a login: set FLOWER_BASIC_AUTH=user:password" in run.stderr
+
+
+def worker_receiving(stack: Stack) -> dict[str, str]:
+    """process_file task id -> the worker container that first logged receiving it."""
+    seen: dict[str, str] = {}
+    for line in stack("logs", "--no-color", "worker").stdout.splitlines():
+        if "Task metricate.process_file[" in line and line.rstrip().endswith("received"):
+            task_id = line.split("process_file[", 1)[1].split("]", 1)[0]
+            seen.setdefault(task_id, line.split("|", 1)[0].strip())
+    return seen
+
+
+def test_a_stopped_worker_hands_its_file_to_another_within_30_s(stack, tmp_path):
+    data = Path(stack.env["METRICATE_DATA"])
+    write_blobs(data / "slow_clustering.csv", seed=1, n=4000, d=32, k=10)
+    stack.check("build", timeout=1200)
+    stack.check("up", "-d", "--scale", "worker=2", "--wait", "--wait-timeout", "180")
+    producer = subprocess.Popen(
+        [*stack.base, "run", "--rm", "producer", "generate", "/data", "-o", "/data/out.parquet"],
+        env=stack.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (first := worker_receiving(stack)) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        ((task_id, busy),) = first.items()
+        time.sleep(3)  # well into the file
+        stopped_at = time.monotonic()
+        container = f"{stack.project}-{busy.replace(' ', '')}"
+        subprocess.run(["docker", "stop", "--time", "30", container], check=True, timeout=60)
+        while time.monotonic() - stopped_at < 60:
+            taken = [
+                line
+                for line in stack("logs", "--no-color", "worker").stdout.splitlines()
+                if f"process_file[{task_id}] received" in line and not line.startswith(busy)
+            ]
+            if taken:
+                break
+            time.sleep(0.5)
+        picked_up = time.monotonic() - stopped_at
+        output, _ = producer.communicate(timeout=300)
+    finally:
+        if producer.poll() is None:
+            producer.kill()
+    assert taken, "no other worker received the file"
+    assert picked_up < 30, f"picked up after {picked_up:.1f} s"
+    print(f"\nthe stopped worker's file was received by another after {picked_up:.1f} s")
+    assert producer.returncode == 0, output
+    table = pd.read_parquet(data / "out.parquet")
+    key = ["clustering_name", "degradation_type", "degradation_level"]
+    assert not table.duplicated(key).any()
+    local = run_local([data / "slow_clustering.csv"], GenerationOptions.parse(), jobs=1)
+    local.write(tmp_path / "local.parquet")
+    pd.testing.assert_frame_equal(table, pd.read_parquet(tmp_path / "local.parquet"))

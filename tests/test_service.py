@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from service_fixtures import (
     clean_keys,
     own_redis_server,
     redis_or_skip,
+    running,
     running_worker,
     service_env,
     unique,
@@ -80,6 +82,13 @@ def generate(env, *args, types=TYPES, levels=LEVELS):
     runner = CliRunner()
     argv = ["generate", *map(str, args), "--types", types, "--levels", levels]
     return runner.invoke(cli, argv, env=env, catch_exceptions=False)
+
+
+def collect_to(env, run_id, out):
+    """`metricate collect`: a --no-wait run's table written here, from Redis."""
+    done = CliRunner().invoke(cli, ["collect", run_id, "-o", str(out)], env=env)
+    assert done.exit_code in (0, 1), done.output
+    return done
 
 
 def local_table(paths, tmp_path):
@@ -197,6 +206,7 @@ def test_worker_killed_mid_task_file_redelivered_every_record_once(service, tmp_
         wait_for(lambda: store.status(run_id).get("status") == "done", timeout=90)
         assert "Worker exited prematurely: signal 9" in worker.log.read_text()
     assert store.attempts(run_id)[big] == 2
+    collect_to(env, run_id, out)
     table = pd.read_parquet(out)
     options = GenerationOptions.parse(
         types=(*TYPES.split(","), "split_random", "core_removal", "noise_injection"),
@@ -224,7 +234,7 @@ def test_same_header_task_delivered_twice_no_duplicates_output_written_once(serv
     with running_worker(env, concurrency=2, name="dup"):
         wait_for(lambda: store.status(run_id).get("status") == "done")
         wait_for(lambda: store.client.llen(queue) == 0)
-        first = out.stat().st_mtime_ns, out.read_bytes()
+        first = store.result(run_id)
         # The chord body delivered again: it does not write a second time.
         from shared.celery_app import make_app
         from shared.messages import FINALIZE_RUN
@@ -234,7 +244,8 @@ def test_same_header_task_delivered_twice_no_duplicates_output_written_once(serv
         submission = store.status(run_id)["submission"]
         again = app.send_task(FINALIZE_RUN, args=(run_id, submission)).get(timeout=30)
         assert again == {"run_id": run_id, "status": "done", "written": False}
-    assert (out.stat().st_mtime_ns, out.read_bytes()) == first
+    assert store.result(run_id) == first
+    collect_to(env, run_id, out)
     pd.testing.assert_frame_equal(pd.read_parquet(out), local_table(paths, tmp_path))
 
 
@@ -420,18 +431,42 @@ def test_ctrl_c_revokes_the_run_and_says_how_to_resume(service, tmp_path):
     pd.testing.assert_frame_equal(pd.read_parquet(out), local_table(paths, tmp_path))
 
 
-def test_a_failing_callback_marks_the_run_failed_and_names_the_cause(shared_service, tmp_path):
-    env, store, _ = shared_service
+def test_a_failing_callback_marks_the_run_failed_and_names_the_cause(service, tmp_path):
+    env, store = service
+    good_files(tmp_path / "in", 2)
+    target = tmp_path / "shared"
+    target.mkdir()
+    args = ["-o", target / "out.parquet", "--shared-storage", "--no-wait"]
+    run = generate(env, tmp_path / "in", *args)
+    assert run.exit_code == 0, run.output
+    run_id = run_id_from(run.stdout)
+    # After the check at submission, the output's folder becomes a file: the workers'
+    # callback cannot write there.
+    target.rmdir()
+    target.write_text("")
+    with running_worker(env, concurrency=2, name="blocked"):
+        wait_for(lambda: store.status(run_id).get("status") == "failed")
+    error = store.status(run_id)["error"]
+    assert error.startswith(f"run {run_id} failed: ") and "shared" in error
+    assert len(store.done(run_id)) == 2
+    status = CliRunner().invoke(cli, ["status", run_id], env=env)
+    assert status.exit_code == 1 and f"error: run {run_id} failed: " in status.stdout
+
+
+def test_an_output_that_cannot_be_written_is_refused_before_anything_is_sent(service, tmp_path):
+    env, store = service
     good_files(tmp_path / "in", 2)
     blocker = tmp_path / "a_file"
     blocker.write_text("")
-    run = generate(env, tmp_path / "in", "-o", blocker / "out.parquet")
-    assert run.exit_code == 1
-    (line,) = [x for x in run.stderr.splitlines() if x.startswith("Error: ")]
-    assert "failed: " in line and "a_file" in line
-    run_id = line.split()[2]
-    assert store.status(run_id)["status"] == "failed"
-    assert len(store.done(run_id)) == 2
+    for output, message in [
+        (blocker / "out.parquet", f"{blocker / 'out.parquet'}: cannot write in {blocker}"),
+        (tmp_path, f"{tmp_path}: is a folder; name a file ending in .parquet or .csv"),
+        (tmp_path / "out.txt", f"{tmp_path / 'out.txt'}: output must end in .parquet or .csv"),
+    ]:
+        run = generate(env, tmp_path / "in", "-o", output, "--run-id", "never")
+        assert run.exit_code == 2
+        assert run.stderr.strip() == f"Error: {message}"
+    assert store.keys("never") == [] and store.client.llen(env["METRICATE_QUEUE"]) == 0
 
 
 # ---- part 1 of "the service as deployed" ------------------------------------------------
@@ -537,3 +572,129 @@ def test_producer_says_when_no_worker_consumes_its_queue(service, tmp_path, monk
         run.stderr
     )
     assert "start one with `metricate worker` (still waiting)" in run.stderr
+
+
+# ---- part 2: workers that need only Redis, and no stranded files ------------------------
+
+
+def test_workers_need_only_redis_inputs_and_output_travel_through_it(service, tmp_path):
+    env, store = service
+    paths = good_files(tmp_path / "in", 3)
+    (tmp_path / "in" / "bad.csv").write_text("cluster_id,dim_0\n")
+    expected = local_table(paths, tmp_path)
+    run = generate(env, tmp_path / "in", "-o", tmp_path / "out.parquet", "--no-wait")
+    assert run.exit_code == 0, run.output
+    run_id = run_id_from(run.stdout)
+    # The producer read every input once; the bad one is its error entry already.
+    assert len(store.client.hkeys(store.key(run_id, "inputs"))) == 3
+    assert store.done(run_id) == {str((tmp_path / "in" / "bad.csv").resolve())}
+    # No worker can read the inputs: they are gone before any worker starts.
+    for path in tmp_path.joinpath("in").iterdir():
+        path.unlink()
+    with running_worker(env, concurrency=2, name="remote"):
+        wait_for(lambda: store.status(run_id).get("status") == "done")
+    assert not (tmp_path / "out.parquet").exists()  # workers write nothing here
+    collected = collect_to(env, run_id, tmp_path / "out.parquet")
+    assert collected.exit_code == 1  # the bad file is an error
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "out.parquet"), expected)
+    audit = json.loads((tmp_path / "out.parquet.run.json").read_text())
+    assert audit["errors"] == [
+        f"{(tmp_path / 'in' / 'bad.csv').resolve()}: file has a header but no rows"
+    ]
+
+
+def test_shared_storage_mode_has_workers_write_the_output(shared_service, tmp_path):
+    env, store, _ = shared_service
+    paths = good_files(tmp_path / "in", 2)
+    out = tmp_path / "out.parquet"
+    run = generate(env, tmp_path / "in", "-o", out, "--shared-storage")
+    assert run.exit_code == 0, run.output
+    run_id = run.stderr.split()[1].rstrip(":")
+    assert store.result(run_id) is None and store.keys(run_id)  # nothing stored, output on disk
+    pd.testing.assert_frame_equal(pd.read_parquet(out), local_table(paths, tmp_path))
+
+
+def test_a_second_live_run_to_the_same_output_is_refused(service, tmp_path):
+    env, store = service
+    good_files(tmp_path / "in", 2)
+    out = tmp_path / "out.parquet"
+    first = generate(env, tmp_path / "in", "-o", out, "--no-wait", "--run-id", "first")
+    assert first.exit_code == 0, first.output
+    second = generate(env, tmp_path / "in", "-o", out, "--no-wait", "--run-id", "second")
+    assert second.exit_code == 2
+    assert second.stderr.strip() == (
+        f"Error: {out}: run first is still writing it; wait for it "
+        "(`metricate status first`) or choose another output"
+    )
+    store.set_status("first", "done")  # once the first run has ended, the output is free
+    third = generate(env, tmp_path / "in", "-o", out, "--no-wait", "--run-id", "third")
+    assert third.exit_code == 0, third.output
+
+
+def test_inputs_above_the_cap_are_refused_naming_shared_storage(service, tmp_path):
+    env, store = service
+    (tmp_path / "in").mkdir()
+    write_blobs(tmp_path / "in" / "large.csv", n=30_000, d=8)  # about 2 MB compressed
+    capped = {**env, "METRICATE_MAX_INPUT_MB": "1"}
+    run = generate(capped, tmp_path / "in", "-o", tmp_path / "out.parquet", "--run-id", "big")
+    assert run.exit_code == 2
+    assert run.stderr.strip() == (
+        "Error: the inputs need more than 1 MB in Redis (METRICATE_MAX_INPUT_MB); use "
+        "--shared-storage to have the workers read them from a volume they all mount"
+    )
+    assert store.keys("big") == [] and store.client.llen(env["METRICATE_QUEUE"]) == 0
+
+
+def test_a_worker_killed_outright_is_noticed_and_its_file_redone(service, tmp_path):
+    env, store = service
+    env = {**env, "METRICATE_LEASE_SECONDS": "15"}
+    paths = good_files(tmp_path / "in", 2)
+    paths.insert(0, write_blobs(tmp_path / "in" / "big.csv", n=3000, d=16, k=8))
+    big = str(paths[0].resolve())
+    out = tmp_path / "out.parquet"
+    argv = [sys.executable, "-m", "producer.cli", "generate", str(tmp_path / "in"), "-o", str(out)]
+    log = (tmp_path / "producer.log").open("w")
+    producer = subprocess.Popen(
+        [*argv, "--run-id", "k9", "--types", TYPES, "--levels", LEVELS],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        with running_worker(env, concurrency=1, name="doomed") as worker:
+            wait_for(lambda: store.leased("k9", [big]), timeout=60, interval=0.05)
+            children = worker.pool_pids()
+            os.kill(worker.process.pid, signal.SIGKILL)  # the main process, no warning
+            killed = time.monotonic()
+            # Its pool process notices the loss of its parent and ends too.
+            wait_for(lambda: not any(running(pid) for pid in children), timeout=30)
+        with running_worker(env, concurrency=1, name="restarted"):
+            assert producer.wait(120) == 0, (tmp_path / "producer.log").read_text()
+        took = time.monotonic() - killed
+    finally:
+        if producer.poll() is None:
+            producer.kill()
+        log.close()
+    assert took < 120
+    text = (tmp_path / "producer.log").read_text()
+    assert f"{big}: its worker stopped answering; handed back to the queue" in text
+    table = pd.read_parquet(out)
+    assert not table.duplicated(["clustering_name", "degradation_type", "degradation_level"]).any()
+    pd.testing.assert_frame_equal(table, local_table(paths, tmp_path))
+
+
+def test_status_counts_running_queued_stranded_and_done_files(service, tmp_path):
+    env, store = service
+    good_files(tmp_path / "in", 3)
+    run = generate(env, tmp_path / "in", "-o", tmp_path / "out.parquet", "--no-wait")
+    run_id = run_id_from(run.stdout)
+    files = store.expected(run_id)
+    store.begin_attempt(run_id, files[0])
+    store.renew_lease(run_id, files[0], "someone", 30)  # running
+    store.begin_attempt(run_id, files[1])  # started, lease gone: stranded
+    status = CliRunner().invoke(cli, ["status", run_id], env=env)
+    assert status.exit_code == 0, status.output
+    assert "files: 0 of 3 done, 1 running, 1 queued, 1 stranded" in status.stdout
+    # Its message is still queued (no worker took it), so there is nothing to hand back.
+    assert f"stranded: {files[1]}" in status.stdout

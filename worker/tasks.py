@@ -5,7 +5,12 @@ Start a worker with ``metricate worker`` (or ``celery -A worker.tasks worker``).
 
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
+import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +19,10 @@ from celery.signals import worker_process_init
 from celery.utils.log import get_task_logger
 from redis.exceptions import RedisError
 
+from metricate.io.stored import clustering_from_bytes
 from metricate.options import GenerationOptions
 from metricate.parallel import set_thread_count
-from metricate.training import FileOutcome, process_file
+from metricate.training import FileOutcome, TrainingDataResult, process_file
 from shared.celery_app import make_app
 from shared.collect import assemble_run, run_parameters
 from shared.messages import FINALIZE_RUN, PROCESS_FILE, RUN_FAILED, file_summary
@@ -56,7 +62,9 @@ def store() -> RecordStore:
     retry_jitter=True,
     max_retries=settings.max_attempts,
 )
-def process_file_task(self: Any, run_id: str, file: str, options: dict[str, Any]) -> dict:
+def process_file_task(
+    self: Any, run_id: str, file: str, options: dict[str, Any], input_key: str | None = None
+) -> dict:
     """Score one file and store its outcome; a bad file is an error entry, not a failure."""
     records = store()
     if records.status(run_id).get("status") == "interrupted":
@@ -67,28 +75,65 @@ def process_file_task(self: Any, run_id: str, file: str, options: dict[str, Any]
         summary = records.file_summary(run_id, file) or {}
         return file_summary(file, len(summary.get("record_ids", [])), summary.get("status", "ok"))
     attempt = records.begin_attempt(run_id, file)
-    if attempt > settings.max_attempts:
-        outcome = FileOutcome(
-            file=file,
-            status="error",
-            errors=[
-                f"{file}: gave up after {attempt - 1} attempts (the worker was lost "
-                "each time, e.g. out of memory)"
-            ],
-        )
-    else:
-        try:
-            outcome = process_file(
-                file, GenerationOptions.from_dict(options), reraise=(SoftTimeLimitExceeded,)
+    with holding_lease(records, run_id, file):
+        if attempt > settings.max_attempts:
+            reason = (
+                f"{file}: gave up after {attempt - 1} attempts (the worker was lost each "
+                "time, e.g. out of memory)"
             )
-        except SoftTimeLimitExceeded:
-            outcome = FileOutcome(
-                file=file,
-                status="error",
-                errors=[f"{file}: took longer than {settings.soft_time_limit} s, stopped"],
-            )
-    records.save_outcome(run_id, outcome)
+            outcome = FileOutcome(file=file, status="error", errors=[reason])
+        else:
+            outcome = _outcome(records, run_id, file, options, input_key)
+        records.save_outcome(run_id, outcome)
     return file_summary(file, len(outcome.records), outcome.status)
+
+
+def _outcome(
+    records: RecordStore, run_id: str, file: str, options: dict[str, Any], input_key: str | None
+) -> FileOutcome:
+    loaded = None
+    if input_key is not None:
+        blob = records.input(run_id, input_key)
+        if blob is None:
+            reason = f"{file}: its input is no longer in Redis (the run's keys expired?)"
+            return FileOutcome(file=file, status="error", errors=[reason])
+        loaded = clustering_from_bytes(blob)
+    try:
+        return process_file(
+            file,
+            GenerationOptions.from_dict(options),
+            reraise=(SoftTimeLimitExceeded,),
+            loaded=loaded,
+        )
+    except SoftTimeLimitExceeded:
+        reason = f"{file}: took longer than {settings.soft_time_limit} s, stopped"
+        return FileOutcome(file=file, status="error", errors=[reason])
+
+
+@contextlib.contextmanager
+def holding_lease(records: RecordStore, run_id: str, file: str) -> Iterator[None]:
+    """Hold the file's lease while the block runs, renewed every third of its length
+    on a thread of its own: a worker killed outright stops renewing, and the lease
+    lapses so that the producer hands the file back."""
+    holder = f"{socket.gethostname()}:{os.getpid()}"
+    seconds = settings.lease_seconds
+    stop = threading.Event()
+
+    def renew() -> None:
+        while not stop.wait(seconds / 3):
+            with contextlib.suppress(RedisError):
+                records.renew_lease(run_id, file, holder, seconds)
+
+    records.renew_lease(run_id, file, holder, seconds)
+    renewer = threading.Thread(target=renew, name="metricate-lease", daemon=True)
+    renewer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        renewer.join()
+        with contextlib.suppress(RedisError):
+            records.release_lease(run_id, file)
 
 
 # The callback may fire before the done-set shows every file (a duplicated header task
@@ -104,15 +149,15 @@ STRAGGLER_POLL = 10
     autoretry_for=(RedisError,),
 )
 def finalize_run(self: Any, run_id: str, submission: str) -> dict:
-    """Check every expected file is done, normalize over the run, write the output
-    and ``<output>.run.json``, mark the run done. Running it twice writes once."""
+    """Check every expected file is done, normalize over the run, deliver the table
+    (into the record store for the producer to write, or with --shared-storage to the
+    output path), mark the run done. Running it twice delivers once."""
     records = store()
     parameters = run_parameters(records, run_id)
     state = records.status(run_id)
     if state.get("submission") != submission or state.get("status") == "interrupted":
         return {"run_id": run_id, "status": "superseded"}
-    output = Path(parameters["output"])
-    if state.get("status") == "done" and output.exists():
+    if state.get("status") == "done":
         return {"run_id": run_id, "status": "done", "written": False}
     missing = records.missing(run_id)
     if missing:
@@ -127,7 +172,9 @@ def finalize_run(self: Any, run_id: str, submission: str) -> dict:
         return {"run_id": run_id, "status": "finalizing elsewhere"}
     try:
         result = assemble_run(records, run_id)
-        result.write(output)
+        deliver(records, run_id, parameters, result)
+        # Every file is done: the inputs are no longer needed, their memory is freed now.
+        records.drop_inputs(run_id)
         records.set_status(
             run_id,
             "done",
@@ -135,7 +182,7 @@ def finalize_run(self: Any, run_id: str, submission: str) -> dict:
             normalize_seconds=result.metadata["normalize_seconds"],
             summary=result.summary(),
             n_errors=len(result.errors),
-            output=str(output),
+            output=parameters["output"],
         )
     finally:
         records.release_finalize_lock(run_id, token)
@@ -158,8 +205,18 @@ def run_failed(request: Any, exc: Any, traceback: Any, run_id: str, submission: 
     try:
         parameters = run_parameters(records, run_id)
         result = assemble_run(records, run_id, run_errors=[reason])
-        result.write(parameters["output"])
+        deliver(records, run_id, parameters, result)
         fields.update(summary=result.summary(), n_errors=len(result.errors))
     except Exception as error:  # noqa: BLE001 - whatever broke, the run is marked failed
         fields["error"] = f"{reason}; writing the partial result failed too: {error}"
     records.set_status(run_id, "failed", **fields)
+
+
+def deliver(
+    records: RecordStore, run_id: str, parameters: dict[str, Any], result: TrainingDataResult
+) -> None:
+    """The table to where the producer gets it: the record store, or the shared path."""
+    if parameters.get("shared_storage"):
+        result.write(Path(parameters["output"]))
+    else:
+        records.save_result(run_id, result.to_parquet_bytes())

@@ -26,10 +26,13 @@ def process_file(
     progress: Progress | None = None,
     *,
     reraise: tuple[type[BaseException], ...] = (),
+    loaded: Clustering | None = None,
 ) -> FileOutcome:
     """Turn one clustering CSV into its raw records, warnings and errors.
 
-    ``progress(n)`` is called after each version (original or variant) is scored.
+    ``loaded``: the file's clustering as loaded elsewhere (a worker receives it from
+    the record store); ``path`` then only names it. ``progress(n)`` is called after
+    each version (original or variant) is scored.
     Nothing that goes wrong inside one file is raised: bad data (unreadable file, one
     cluster, no label column...) and any failure while degrading or scoring it become
     the file's error entry, with no records, so one file cannot break a run. Only
@@ -37,7 +40,7 @@ def process_file(
     """
     started = time.perf_counter()
     try:
-        return _process(path, options, progress, started)
+        return _process(path, options, progress, started, loaded)
     except reraise:
         raise
     except MetricateError as error:
@@ -54,11 +57,15 @@ def _failed(path: str | Path, reason: str, started: float) -> FileOutcome:
 
 
 def _process(
-    path: str | Path, options: GenerationOptions, progress: Progress | None, started: float
+    path: str | Path,
+    options: GenerationOptions,
+    progress: Progress | None,
+    started: float,
+    loaded: Clustering | None,
 ) -> FileOutcome:
     outcome = FileOutcome(file=str(path))
     timing: dict[str, float] = {}
-    clustering = load_clustering(
+    clustering = loaded or load_clustering(
         path, label_col=options.label_col, embedding_cols=options.embedding_cols
     )
     outcome.sha256 = clustering.content_hash

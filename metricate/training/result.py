@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 from dataclasses import dataclass, field
@@ -50,12 +51,21 @@ class TrainingDataResult:
     def to_parquet(self, path: str | Path) -> Path:
         """Write the table as Parquet with metadata, warnings and errors in its file
         metadata, whole or not at all."""
+        table = self._arrow_table()
+        return atomic_write(Path(path), lambda tmp: pq.write_table(table, tmp))
+
+    def to_parquet_bytes(self) -> bytes:
+        """The Parquet file ``to_parquet`` writes, as bytes (to store or send)."""
+        sink = io.BytesIO()
+        pq.write_table(self._arrow_table(), sink)
+        return sink.getvalue()
+
+    def _arrow_table(self) -> pa.Table:
         table = pa.Table.from_pandas(self.to_dataframe(), preserve_index=False)
         existing = table.schema.metadata or {}
-        table = table.replace_schema_metadata(
+        return table.replace_schema_metadata(
             {**existing, PARQUET_METADATA_KEY: json.dumps(self.audit()).encode()}
         )
-        return atomic_write(Path(path), lambda tmp: pq.write_table(table, tmp))
 
     def write(self, path: str | Path) -> Path:
         """Write ``path`` (.parquet or .csv by extension) and ``<path>.run.json``."""
@@ -68,9 +78,7 @@ class TrainingDataResult:
             self.to_parquet(path)
         else:
             self.to_csv(path)
-        run_json = path.with_name(path.name + ".run.json")
-        text = json.dumps(self.audit(), indent=2, default=str, allow_nan=False)
-        atomic_write(run_json, lambda tmp: tmp.write_text(text + "\n"))
+        _write_run_json(path, self.audit())
         return path
 
     def audit(self) -> dict[str, Any]:
@@ -95,6 +103,30 @@ class TrainingDataResult:
             lines.append(f"{meta['seconds']:.1f} s in total")
         lines.extend(f"error: {e}" for e in self.errors)
         return "\n".join(lines)
+
+
+def write_parquet_bytes(data: bytes, path: str | Path) -> Path:
+    """Write a table stored with ``to_parquet_bytes`` to ``path`` (.parquet as is, .csv
+    converted) and ``<path>.run.json``: the same files ``TrainingDataResult.write`` gives."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".parquet", ".csv"):
+        raise InvalidOptionError(f"{path}: output must end in .parquet or .csv")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".parquet":
+        atomic_write(path, lambda tmp: tmp.write_bytes(data))
+    else:
+        frame = pd.read_parquet(io.BytesIO(data))
+        atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
+    raw = pq.read_schema(io.BytesIO(data)).metadata or {}
+    _write_run_json(path, json.loads(raw[PARQUET_METADATA_KEY]))
+    return path
+
+
+def _write_run_json(path: Path, audit: dict[str, Any]) -> None:
+    run_json = path.with_name(path.name + ".run.json")
+    text = json.dumps(audit, indent=2, default=str, allow_nan=False)
+    atomic_write(run_json, lambda tmp: tmp.write_text(text + "\n"))
 
 
 def read_audit(path: str | Path) -> dict[str, Any]:

@@ -53,6 +53,13 @@ from producer.progress import RunProgress
 @broker_option
 @click.option("--run-id", help="With --broker: name the run, or resume it (only missing files).")
 @click.option("--no-wait", is_flag=True, help="With --broker: submit and exit (see `status`).")
+@click.option(
+    "--shared-storage",
+    is_flag=True,
+    help="With --broker: workers open the inputs by path and write the output themselves, "
+    "on a volume they all mount (for corpora too big for Redis). Default: inputs and "
+    "output travel through Redis.",
+)
 @one_line_errors
 def generate(
     inputs: tuple[str, ...],
@@ -72,6 +79,7 @@ def generate(
     broker: str | None,
     run_id: str | None,
     no_wait: bool,
+    shared_storage: bool,
 ) -> None:
     """Degrade and score every clustering in INPUTS (CSV files or directories of them)
     and write one normalized training table."""
@@ -94,11 +102,20 @@ def generate(
         command = " ".join(["metricate", *sys.argv[1:]]).replace(f" --run-id {run_id}", "")
         with service_errors():
             code = run_distributed(
-                paths, options, out, broker=broker, run_id=run_id, wait=not no_wait, command=command
+                paths,
+                options,
+                out,
+                broker=broker,
+                run_id=run_id,
+                wait=not no_wait,
+                command=command,
+                shared_storage=shared_storage,
             )
         sys.exit(code)
-    if run_id or no_wait:
-        raise InvalidOptionError("--run-id and --no-wait need a broker (--broker)")
+    if run_id or no_wait or shared_storage:
+        raise InvalidOptionError(
+            "--run-id, --no-wait and --shared-storage need a broker (--broker)"
+        )
     with RunProgress(len(paths), options.versions_per_file) as progress:
         result = run_local(
             paths,

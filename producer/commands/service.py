@@ -24,8 +24,8 @@ from producer.options import broker_option, check_output, one_line_errors
 def status(run_id: str, broker: str | None) -> None:
     """Show how far run RUN_ID is: files done, rows so far, output, errors."""
     with service_errors():
-        _, _, store = connect(broker)
-        code = print_status(store, run_id)
+        _, app, store = connect(broker)
+        code = print_status(store, run_id, app)
     sys.exit(code)
 
 
