@@ -134,19 +134,32 @@ def run_distributed(
         degraded = str(Path(options.degraded_dir).resolve())
         options = dataclasses.replace(options, degraded_dir=degraded)
     settings, app, store = connect(broker)
-    run = prepare_run(store, run_id, files, options, output, shared_storage)
-    output_id = _output_id(run.output, run.shared_storage)
-    holder = store.claim_output(output_id, run.run_id)
+    run_id = run_id or uuid.uuid4().hex[:12]
+    existing = store.parameters(run_id)
+    target = Path(existing["output"]) if existing else output
+    # The output is claimed before anything of the run is stored or sent.
+    output_id = _output_id(target, shared_storage)
+    holder = store.claim_output(output_id, run_id)
     if holder is not None:
         raise InvalidOptionError(
-            f"{run.output}: run {holder} is still writing it; wait for it "
+            f"{target}: run {holder} is still writing it; wait for it "
             f"(`metricate status {holder}`) or choose another output"
         )
-    keys = {} if run.shared_storage else upload_inputs(store, settings, run, options)
-    todo = run.todo if run.shared_storage else [f for f in run.todo if f in keys]
-    _announce(run, len(files), maybe_sanitize_url(settings.broker_url))
-    task_ids = submit_run(app, run.run_id, todo, options.to_dict(), run.submission, keys)
-    store.remember_tasks(run.run_id, task_ids)
+    run = None
+    try:
+        run = prepare_run(store, run_id, files, options, output, shared_storage)
+        keys = {} if run.shared_storage else upload_inputs(store, settings, run, options)
+        todo = run.todo if run.shared_storage else [f for f in run.todo if f in keys]
+        _announce(run, len(files), len(todo), maybe_sanitize_url(settings.broker_url))
+        task_ids = submit_run(app, run_id, todo, options.to_dict(), run.submission, keys)
+        store.remember_tasks(run_id, task_ids)
+    except BaseException:
+        # Refused, interrupted or failed before its tasks were sent: nothing is left
+        # behind to hold the output (a resumed run keeps what it had).
+        store.release_output(output_id, run_id)
+        if run is not None and not run.resumed:
+            store.delete_run(run_id)
+        raise
     if not wait:
         click.echo(run.run_id)
         if run.shared_storage:
@@ -174,19 +187,22 @@ def _output_id(output: Path, shared_storage: bool) -> str:
     return f"{where}:{output.resolve()}"
 
 
-def _announce(run: Submission, n_files: int, where: str) -> None:
+def _announce(run: Submission, n_files: int, n_sent: int, where: str) -> None:
     if run.resumed:
         done = n_files - len(run.todo)
         message = f"resuming run {run.run_id} on {where}: {done} of {n_files} files "
-        message += f"already done, {len(run.todo)} queued"
+        message += f"already done, {n_sent} queued"
     else:
-        message = f"run {run.run_id}: {len(run.todo)} files queued on {where}"
+        message = f"run {run.run_id}: {n_sent} files queued on {where}"
+    unread = len(run.todo) - n_sent
+    if unread:
+        message += f" ({unread} could not be read: each is an error entry of the run)"
     click.echo(message, err=True)
 
 
 def prepare_run(
     store: RecordStore,
-    run_id: str | None,
+    run_id: str,
     files: list[str],
     options: GenerationOptions,
     output: Path,
@@ -196,8 +212,8 @@ def prepare_run(
     a resumed run must have the same inputs and options; keys of a run whose parameters
     are gone are deleted before it starts anew."""
     submission = uuid.uuid4().hex[:12]
-    existing = store.parameters(run_id) if run_id else None
-    if run_id is not None and existing is not None:
+    existing = store.parameters(run_id)
+    if existing is not None:
         same = existing["options"] == options.to_dict() and store.expected(run_id) == sorted(files)
         if not same or bool(existing.get("shared_storage")) != shared_storage:
             raise InvalidOptionError(
@@ -207,7 +223,6 @@ def prepare_run(
         store.resubmit(run_id, submission)
         todo = store.missing(run_id)
         return Submission(run_id, submission, Path(existing["output"]), todo, True, shared_storage)
-    run_id = run_id or uuid.uuid4().hex[:12]
     leftovers = store.keys(run_id)
     if leftovers:
         click.echo(
@@ -232,6 +247,7 @@ def upload_inputs(
     input key of each good file."""
     keys: dict[str, str] = {}
     total, cap = 0, settings.max_input_mb * 1_000_000
+    stored: set[str] = set()
     for file in run.todo:
         try:
             clustering = load_clustering(
@@ -241,17 +257,19 @@ def upload_inputs(
             store.save_outcome(run.run_id, FileOutcome(file, "error", errors=[str(error)]))
             continue
         key = input_key(clustering.content_hash, options.label_col, options.embedding_cols)
+        keys[file] = key
+        if key in stored:
+            continue  # the same content is stored once
         blob = clustering_to_bytes(clustering)
         total += len(blob)
         if total > cap:
-            store.delete_run(run.run_id)
             raise InvalidOptionError(
                 f"the inputs need more than {settings.max_input_mb} MB in Redis "
                 "(METRICATE_MAX_INPUT_MB); use --shared-storage to have the workers read "
                 "them from a volume they all mount"
             )
         store.store_input(run.run_id, key, blob)
-        keys[file] = key
+        stored.add(key)
     return keys
 
 

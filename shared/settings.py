@@ -39,7 +39,7 @@ class ServiceSettings:
     threads: int = 1
     # A worker told to stop (SIGTERM remapped to SIGQUIT in docker compose) lets its
     # running files finish for this long, then hands them back to the queue.
-    soft_shutdown_timeout: float = 10.0
+    soft_shutdown_timeout: int = 10
     # A running file's lease, renewed every third of this: a file whose lease lapses
     # has lost its worker and is handed back to the queue.
     lease_seconds: int = 45
@@ -68,7 +68,7 @@ class ServiceSettings:
             lease_seconds=_integer(env, "METRICATE_LEASE_SECONDS", cls.lease_seconds),
             max_input_mb=_integer(env, "METRICATE_MAX_INPUT_MB", cls.max_input_mb),
             soft_shutdown_timeout=_integer(
-                env, "METRICATE_SOFT_SHUTDOWN_TIMEOUT", int(cls.soft_shutdown_timeout)
+                env, "METRICATE_SOFT_SHUTDOWN_TIMEOUT", cls.soft_shutdown_timeout
             ),
         )
         return settings.checked()
@@ -94,6 +94,10 @@ class ServiceSettings:
         if min(self.max_attempts, self.record_ttl, self.threads, self.max_input_mb) < 1:
             raise InvalidOptionError(
                 "max attempts, record TTL, threads and the input cap must be positive"
+            )
+        if self.soft_shutdown_timeout < 0:
+            raise InvalidOptionError(
+                f"soft shutdown timeout must be 0 or more, got {self.soft_shutdown_timeout}"
             )
         if self.lease_seconds < 3:
             raise InvalidOptionError(f"lease seconds must be at least 3, got {self.lease_seconds}")

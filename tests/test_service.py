@@ -588,6 +588,7 @@ def test_workers_need_only_redis_inputs_and_output_travel_through_it(service, tm
     # The producer read every input once; the bad one is its error entry already.
     assert len(store.client.hkeys(store.key(run_id, "inputs"))) == 3
     assert store.done(run_id) == {str((tmp_path / "in" / "bad.csv").resolve())}
+    assert "3 files queued" in run.stderr and "(1 could not be read: " in run.stderr
     # No worker can read the inputs: they are gone before any worker starts.
     for path in tmp_path.joinpath("in").iterdir():
         path.unlink()
@@ -626,6 +627,7 @@ def test_a_second_live_run_to_the_same_output_is_refused(service, tmp_path):
         f"Error: {out}: run first is still writing it; wait for it "
         "(`metricate status first`) or choose another output"
     )
+    assert store.keys("second") == []  # refused before anything of it was stored
     store.set_status("first", "done")  # once the first run has ended, the output is free
     third = generate(env, tmp_path / "in", "-o", out, "--no-wait", "--run-id", "third")
     assert third.exit_code == 0, third.output

@@ -99,7 +99,8 @@ def generate(
     )
     paths = validated_inputs(inputs)
     if broker:
-        command = " ".join(["metricate", *sys.argv[1:]]).replace(f" --run-id {run_id}", "")
+        command = " ".join(["metricate", *sys.argv[1:]])
+        command = command.replace(f" --run-id {run_id}", "").replace(f" --run-id={run_id}", "")
         with service_errors():
             code = run_distributed(
                 paths,
