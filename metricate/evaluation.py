@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from metricate.defaults import DEFAULT_LARGE_N
 from metricate.errors import ColumnNotFoundError
 from metricate.io.load import load_clustering
 from metricate.metrics import EvaluationResult, PointSet, check_metric_names
+from metricate.training.reference import load_reference, normalize_against
 
 
 def evaluate(
@@ -21,27 +25,31 @@ def evaluate(
     label_col: str | None = None,
     embedding_cols: str | Sequence[str] | None = None,
     reference_col: str | None = None,
+    reference: str | Path | Mapping[str, Any] | None = None,
 ) -> EvaluationResult:
     """Load a clustering CSV and compute the 32 internal indices (and the 4 external
-    ones when ``reference_col`` names a column of true labels).
+    ones when ``reference_col`` names a column of true labels). With ``reference`` (a
+    training run's table or ``.run.json``), ``normalized`` holds each internal index's
+    ``_norm`` value against that run, as if the clustering had been one of its rows.
 
     Noise points (label -1) are left out; rows with NaN/inf embeddings are dropped
     with a warning. Pair-based indices are skipped above ``large_n`` points unless
     ``force_all``.
     """
     exclude = check_metric_names(exclude)
+    stored = None if reference is None else load_reference(reference)
     started = time.perf_counter()
     clustering = load_clustering(path, label_col=label_col, embedding_cols=embedding_cols)
-    reference = None
+    true_labels = None
     if reference_col is not None:
         if reference_col not in clustering.frame.columns:
             raise ColumnNotFoundError(
                 f"{clustering.path}: reference column {reference_col!r} not found"
             )
-        reference = clustering.frame[reference_col].to_numpy()[~clustering.noise_mask]
+        true_labels = clustering.frame[reference_col].to_numpy()[~clustering.noise_mask]
     points = PointSet(clustering.points, large_n=large_n)
     result = points.evaluate(
-        clustering.point_labels, exclude=exclude, force_all=force_all, reference=reference
+        clustering.point_labels, exclude=exclude, force_all=force_all, reference=true_labels
     )
     result.metadata = {
         **clustering.metadata(),
@@ -53,4 +61,10 @@ def evaluate(
     result.warnings = clustering.warnings + [
         f"{clustering.path}: {warning}" for warning in result.warnings
     ]
+    if stored is not None:
+        result.normalized = {
+            m.name: float(normalize_against(np.array([m.value]), m.name, stored)[0])
+            for m in result.metrics
+            if m.kind == "internal"
+        }
     return result

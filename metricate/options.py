@@ -107,7 +107,7 @@ class GenerationOptions:
             return self.topic
         path = Path(path)
         mapping = self.topic_mapping or {}
-        for key in (path.name, path.stem, str(path)):
+        for key in (path.name, clustering_name(path), str(path)):
             if key in mapping:
                 return mapping[key]
         return topic_from_name(path)
@@ -118,8 +118,14 @@ class GenerationOptions:
         return 1 + self.plan.n_variants
 
 
+def clustering_name(path: str | Path) -> str:
+    """The file's name without its extension: ``news.csv`` and ``news.csv.gz`` are ``news``."""
+    path = Path(path)
+    return Path(path.stem).stem if path.suffix.lower() == ".gz" else path.stem
+
+
 def topic_from_name(path: str | Path) -> str:
     """The file stem cut before the earliest of _clustering, _dataset, _clusters, _data."""
-    stem = Path(path).stem
+    stem = clustering_name(path)
     cuts = [stem.find(suffix) for suffix in TOPIC_SUFFIXES if stem.find(suffix) > 0]
     return stem[: min(cuts)] if cuts else stem

@@ -5,6 +5,9 @@ Errors are one line on stderr and a non-zero exit, never a traceback.
 
 from __future__ import annotations
 
+import os
+import sys
+
 import click
 
 from producer.commands.degrade import degrade
@@ -14,7 +17,24 @@ from producer.commands.listing import list_group
 from producer.commands.service import collect, flower, status, worker
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class MetricateGroup(click.Group):
+    """The command group; a reader that goes away (`metricate list metrics | head`)
+    ends the command quietly with exit code 0 (click would say 1)."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            try:
+                return super().invoke(ctx)
+            finally:
+                sys.stdout.flush()  # a closed pipe shows here at the latest
+        except BrokenPipeError:
+            # Keep Python from reporting the same closed pipe when it flushes at exit.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(0)
+
+
+@click.group(cls=MetricateGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="metricate")
 def cli() -> None:
     """Turn good clusterings into labelled training data about clustering quality."""

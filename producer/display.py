@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Sequence
 
@@ -29,11 +30,14 @@ def print_evaluation(result: EvaluationResult) -> None:
         print(f"{result.metrics_computed} of 32 internal metrics computed")
         return
     table = Table(title=title)
-    for column in ("metric", "value", "better", "range", "note"):
-        table.add_column(column, justify="right" if column == "value" else "left")
+    columns = ["metric", "value", *(["normalized"] if result.normalized else []), "better"]
+    for column in [*columns, "range", "note"]:
+        table.add_column(column, justify="right" if column in ("value", "normalized") else "left")
     for m in result.metrics:
         shown = f"{m.value:.6g}" if m.computed else "-"
-        table.add_row(m.name, shown, m.direction, m.range, m.reason)
+        norm = result.normalized.get(m.name, math.nan)
+        extra = [f"{norm:.3f}" if math.isfinite(norm) else "-"] if result.normalized else []
+        table.add_row(m.name, shown, *extra, m.direction, m.range, m.reason)
     console = _console()
     console.print(table)
     console.print(f"{result.metrics_computed} of 32 internal metrics computed")

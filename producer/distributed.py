@@ -287,7 +287,8 @@ def finish(store: RecordStore, run: Submission, state: dict[str, str]) -> int:
     if failed:
         click.echo(f"Error: {state.get('error', 'run failed')}", err=True)
         return 1
-    click.echo(f"wrote {run.output} and {run.output.name}.run.json")
+    run_json = run.output.with_name(run.output.name + ".run.json")
+    click.echo(f"wrote {run.output.absolute()} and {run_json.absolute()}")
     return 1 if int(state.get("n_errors") or 0) else 0
 
 
@@ -487,7 +488,8 @@ def collect(store: RecordStore, run_id: str, output: Path) -> int:
         result.write(output)
         click.echo(result.summary())
         errors = len(result.errors)
-    click.echo(f"wrote {output} and {output.name}.run.json")
+    run_json = output.with_name(output.name + ".run.json")
+    click.echo(f"wrote {output.absolute()} and {run_json.absolute()}")
     return 1 if errors else 0
 
 

@@ -17,6 +17,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+PLAIN_LINE_SECONDS = 30.0
+
 
 class RunProgress:
     """Counts versions scored and files done; ``interactive`` decides the display."""
@@ -28,6 +30,9 @@ class RunProgress:
         self.files_done = 0
         self.interactive = sys.stderr.isatty() if interactive is None else interactive
         self.started = time.perf_counter()
+        self.scored = 0
+        self._last_line = self.started
+        self._next_line = max(1, versions_per_file // 10)
         self._bar: Progress | None = None
         self._task: Any = None
 
@@ -70,8 +75,22 @@ class RunProgress:
             print(message, file=sys.stderr, flush=True)
 
     def versions(self, count: int) -> None:
+        self.scored += count
         if self._bar is not None:
             self._bar.advance(self._task, count)
+            return
+        # Without a terminal: a line every tenth of a file's versions or every 30 s,
+        # so that a long file is never silent.
+        now = time.perf_counter()
+        if self.scored >= self._next_line or now - self._last_line >= PLAIN_LINE_SECONDS:
+            self._last_line = now
+            self._next_line = self.scored + max(1, self.per_file // 10)
+            print(
+                f"{self.scored} of {self.total} versions scored, {self._files()} "
+                f"(elapsed {now - self.started:.0f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def file_done(self, file: str, status: str, rows: int, seconds: float | None) -> None:
         self.files_done += 1

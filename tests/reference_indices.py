@@ -144,7 +144,14 @@ def s_dbw(X, labels):
                 return int(np.sum(np.linalg.norm(pts - u, axis=1) <= sigma))
 
             mid = (cents[a] + cents[b]) / 2
-            total += density(mid) / max(density(cents[a]), density(cents[b]))
+            at_mid = density(mid)
+            at_centroids = max(density(cents[a]), density(cents[b]))
+            if at_centroids > 0:
+                total += at_mid / at_centroids  # Halkidi & Vazirgiannis literally
+            elif at_mid == 0:
+                total += 0.0  # no point near the centroids nor the midpoint: no overlap
+            else:
+                total += at_mid  # points only near the midpoint: as with one at a centroid
     return _scat(X, labels) + 2 * total / (k * (k - 1))
 
 

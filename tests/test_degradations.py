@@ -210,10 +210,10 @@ def test_registry_has_the_18_types_in_spec_order_with_what_they_change():
         ("100pct", 1.0, 0.0),
     ],
 )
-def test_levels_parse_to_their_fraction_and_quality_score(text, fraction, quality):
+def test_levels_parse_to_their_fraction(text, fraction, quality):
     level = parse_level(text)
     assert level == Level(text, fraction)
-    assert level.quality_score == pytest.approx(quality, abs=1e-15)
+    assert 1.0 - level.fraction == pytest.approx(quality, abs=1e-15)
 
 
 @pytest.mark.parametrize(
@@ -274,7 +274,7 @@ def test_achieved_fraction_matches_the_level(built, case):
             assert variant.achieved_fraction == variant.fraction
         else:
             assert variant.achieved_fraction == variant.points_affected / n
-        assert variant.quality_score == 1.0 - variant.fraction
+        assert variant.quality_score == 1.0 - variant.achieved_fraction
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -315,21 +315,25 @@ def test_cluster_removal_removes_the_shortest_prefix_of_its_order(built, case):
     )
     orders = {
         "remove_smallest_clusters": sorted(range(sizes.size), key=lambda j: (sizes[j], j)),
-        "remove_largest_clusters": sorted(range(sizes.size), key=lambda j: (-sizes[j], j)),
+        "remove_largest_clusters": sorted(range(sizes.size), key=lambda j: (-sizes[j], -j)),
         "remove_tightest_clusters": sorted(range(sizes.size), key=lambda j: (spread[j], j)),
     }
     for name, order in orders.items():
+        counts: set[int] = set()
         for level in DEFAULT_LEVELS:
             m = budget(parse_level(level).fraction, labels.size)
             removed = np.cumsum(sizes[order])
             count = int(np.searchsorted(removed, m)) + 1
             key = f"{name}@{level}"
-            if sizes.size - count < 2:
+            if sizes.size - count < 2 or count in counts or key not in variants:
+                # Fewer than 2 clusters left, or the same clusters removed as by a lower
+                # level or an earlier type: not produced, with a warning that says which.
                 assert key not in variants
                 assert any(
                     w.startswith(f"{clustering.path}: {key}: not produced") for w in warnings
                 )
                 continue
+            counts.add(count)
             variant = variants[key]
             kept_labels = set(variant.labels[variant.labels >= 0].tolist())
             assert kept_labels == set(order[count:]), key
@@ -383,12 +387,16 @@ def test_too_small_clustering_warns_with_the_file_and_the_variant(built):
         f"{path}: merge_nearest@50pct: not produced, it would leave 1 cluster "
         f"(merging down to 2 clusters relabels 50 of the 75 points needed)"
     ) in warnings
-    assert (
-        f"{path}: merge_nearest@10pct: same clustering as @5pct; "
-        f"the clustering is too small to tell these levels apart"
-    ) in warnings
+    # One merge relabels 50 points: 5, 10 and 25 pct all end with one clustering, which
+    # is produced once, at the lowest level (here by merge_random, an earlier type).
+    merges = [v for v in variants.values() if v.type.startswith("merge_")]
+    assert {v.points_affected for v in merges} == {50}
+    assert all(v.quality_score == 1 - 50 / 150 for v in merges)
+    for level in ("10pct", "25pct"):
+        assert f"merge_nearest@{level}" not in variants
+        (note,) = [w for w in warnings if w.startswith(f"{path}: merge_nearest@{level}: ")]
+        assert note.split(": ", 2)[2].startswith("not produced, it gives the same clustering as ")
     assert "merge_nearest@50pct" not in variants
-    assert variants["merge_nearest@25pct"].points_affected == 50
 
 
 def test_full_level_is_refused_where_it_cannot_be_reached(built):
@@ -539,8 +547,7 @@ def test_merge_nearest_merges_recomputed_nearest_centroids_smaller_into_larger()
     assert np.array_equal(by_level["25pct"].labels, np.where(y <= 1, 2, y))
     assert by_level["25pct"].points_affected == 30
     assert warnings == [
-        "small.csv: merge_nearest@10pct: same clustering as @5pct; "
-        "the clustering is too small to tell these levels apart",
+        "small.csv: merge_nearest@10pct: not produced, it gives the same clustering as @5pct",
         "small.csv: merge_nearest@50pct: not produced, it would leave 1 cluster "
         "(merging down to 2 clusters relabels 30 of the 50 points needed)",
     ]
@@ -582,11 +589,11 @@ def test_cluster_removal_orders_by_size_and_spread():
     kept = {v.name: sorted(set(v.labels.tolist())) for v in variants}
     assert kept == {
         "remove_smallest_clusters@25pct": [2, 3],  # 10 + 20 >= 25
-        "remove_largest_clusters@25pct": [0, 1, 3],  # 35: equal sizes, lower label first
+        "remove_largest_clusters@25pct": [0, 1, 2],  # 35: equal sizes, higher label first
         "remove_largest_clusters@50pct": [0, 1],
         "remove_tightest_clusters@25pct": [0, 3],  # spread 0.1 (20), then 0.2 (35)
-        "remove_tightest_clusters@50pct": [0, 3],  # 20 + 35 >= 50 too
-    }  # remove_smallest_clusters@50pct would leave 1 cluster: next test
+    }  # remove_tightest_clusters@50pct removes the same (20 + 35 >= 50): not produced;
+    # remove_smallest_clusters@50pct would leave 1 cluster: next test
 
 
 def test_remove_smallest_at_50pct_would_leave_one_cluster():
@@ -759,7 +766,8 @@ def test_scoring_input_reuses_the_original_point_set_for_labels_and_subsets(buil
     clustering, variants, _ = built[case]
     points = PointSet(clustering.points)
     noise = clustering.noise_mask
-    for name in ["merge_nearest@25pct", "boundary_reassignment@10pct"]:
+    merge = next(name for name, v in variants.items() if v.kind == "structure")
+    for name in [merge, "boundary_reassignment@10pct"]:
         scored, labels = scoring_input(variants[name], clustering, points)
         assert scored is points
         assert np.array_equal(labels, variants[name].labels[~noise])
@@ -835,7 +843,12 @@ def test_manifest_records_the_run_and_every_variant(built, inputs, tmp_path):
     assert manifest["types"] == list(DEGRADATION_NAMES)
     assert manifest["levels"] == list(DEFAULT_LEVELS)
     assert manifest["warnings"] == warnings == result.warnings
-    assert len(manifest["variants"]) == len(variants) == 66
+    # 72 asked for: each one not produced has its warning, with its reason.
+    # 72 asked for: each one not produced has exactly one warning saying why.
+    missing = {f"{t}@{lv}" for t in DEGRADATION_NAMES for lv in DEFAULT_LEVELS} - set(variants)
+    noted = [w.split(": ")[1] for w in warnings if ": not produced, " in w]
+    assert sorted(noted) == sorted(missing)
+    assert len(manifest["variants"]) == len(variants)
     first = manifest["variants"][0]
     variant = variants["label_swap_random@5pct"]
     assert first == {
@@ -843,7 +856,7 @@ def test_manifest_records_the_run_and_every_variant(built, inputs, tmp_path):
         "type": "label_swap_random",
         "level": "5pct",
         "fraction": 0.05,
-        "quality_score": 0.95,
+        "quality_score": 1 - 8 / 150,
         "rows": 150,
         "original_rows": 150,
         "clusters": 3,
@@ -854,7 +867,7 @@ def test_manifest_records_the_run_and_every_variant(built, inputs, tmp_path):
     written = sorted(p.name for p in tmp_path.iterdir())
     assert written == sorted([*(v.file_name for v in variants.values()), "manifest.json"])
     assert result.summary().splitlines()[0] == (
-        f"{inputs['iris_array']}: 66 of 72 variants written to {tmp_path} (seed 42)"
+        f"{inputs['iris_array']}: {len(variants)} of 72 variants written to {tmp_path} (seed 42)"
     )
 
 

@@ -166,7 +166,7 @@ def test_unparsable_csv(tmp_path):
 
 def test_binary_file(tmp_path):
     (tmp_path / "b.csv").write_bytes(bytes(range(256)) * 4)
-    check_error(InvalidCSVError, "cannot parse CSV|no label column", tmp_path / "b.csv")
+    check_error(InvalidCSVError, "not a text CSV file", tmp_path / "b.csv")
 
 
 def test_no_label_column(tmp_path, points):
@@ -226,7 +226,11 @@ def test_ragged_string_arrays(tmp_path, points):
 def test_all_rows_non_finite(tmp_path, points):
     X, y = points
     write_columns(tmp_path / "a.csv", np.full_like(X, np.nan), y)
-    check_error(InsufficientClustersError, "found 0", tmp_path / "a.csv")
+    check_error(
+        InvalidCSVError,
+        "every row has NaN or infinite embeddings \\(60 rows\\)",
+        tmp_path / "a.csv",
+    )
 
 
 # ---- evaluate() and the CLI --------------------------------------------------------

@@ -187,6 +187,7 @@ LITERAL = {
     "Banfield-Raftery": ref.banfield_raftery,
     "Ball-Hall": ref.ball_hall,
     "Ray-Turi": ref.ray_turi,
+    "S_Dbw": ref.s_dbw,
 }
 
 
@@ -292,10 +293,13 @@ def test_s_dbw_by_hand_with_centre_points():
     assert v["S_Dbw"] == pytest.approx(scat + 0.0)
 
 
-def test_s_dbw_is_undefined_when_no_point_is_near_any_centroid():
+def test_s_dbw_is_scat_when_no_point_is_near_any_centroid_or_midpoint():
+    # sigma = sqrt(2 sqrt 2) / 2 = 0.84 < sqrt 2, and the midpoint (4, 1) is sqrt 5 from every
+    # point near it: R = 0 by convention (literally 0/0), so S_Dbw = Scat = sqrt 2 / sqrt 101.
     result = PointSet(SQUARES).evaluate(SQUARE_LABELS)
-    assert not result["S_Dbw"].computed
-    assert "0/0" in result["S_Dbw"].reason
+    assert result["S_Dbw"].computed
+    assert result["S_Dbw"].value == pytest.approx(math.sqrt(2) / math.sqrt(101), rel=1e-12)
+    assert result["S_Dbw"].value == pytest.approx(ref.s_dbw(SQUARES, SQUARE_LABELS), rel=1e-12)
 
 
 # ---- ties ------------------------------------------------------------------------

@@ -104,7 +104,7 @@ def test_a_plain_install_runs_worker_flower_and_a_distributed_run(installed, tmp
             cwd=tmp_path,
         )
         assert run.returncode == 0, run.stdout + run.stderr + (tmp_path / "w.log").read_text()
-        assert "1 of 1 files processed" in run.stdout
+        assert "1 of 1 file processed" in run.stdout
         local = run_local([EXAMPLE], GenerationOptions.parse(), jobs=1)
         local.write(tmp_path / "local.parquet")
         pd.testing.assert_frame_equal(

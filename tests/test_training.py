@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,6 +24,7 @@ from metricate.training import (
     process_file,
     read_audit,
 )
+from metricate.training.reference import MAX_KNOTS, build_reference
 from producer.cli import cli
 
 SPEC_LEADING = [
@@ -68,20 +72,27 @@ def write_blobs(path, seed=0, n=160, d=4, k=5, noise=0):
 
 @pytest.fixture(scope="module")
 def one_file_result(tmp_path_factory):
-    path = write_blobs(tmp_path_factory.mktemp("one") / "news_clustering.csv", noise=5)
+    # 12 clusters of 50: every type gives four distinct clusterings at the default levels.
+    folder = tmp_path_factory.mktemp("one")
+    path = write_blobs(folder / "news_clustering.csv", n=600, k=12, noise=5)
     return metricate.generate_training_data(path)
 
 
 # ---- schema and rows ----------------------------------------------------------------
 
 
-def test_one_clean_file_gives_73_rows_and_74_columns_in_spec_order(one_file_result):
+def test_one_clean_file_gives_73_rows_and_78_columns_in_spec_order(one_file_result):
     frame = one_file_result.to_dataframe()
-    assert frame.shape == (73, 74)
+    assert frame.shape == (73, 78)
     assert list(frame.columns) == SPEC_LEADING + list(METRIC_COLUMNS) + [
         "metrics_computed",
         "metrics_failed",
-    ] + [f"{m}_norm" for m in METRIC_COLUMNS]
+    ] + [f"{m}_norm" for m in METRIC_COLUMNS] + [
+        "achieved_fraction",
+        "points_affected",
+        "n_dims",
+        "variant_kind",
+    ]
     assert list(frame.columns) == list(COLUMNS)
     assert one_file_result.n_originals == 1 and one_file_result.n_degraded == 72
     assert one_file_result.errors == []
@@ -99,13 +110,51 @@ def test_quality_and_quality_score(one_file_result):
     frame = one_file_result.to_dataframe()
     assert frame["quality"].tolist() == [1] + [0] * 72
     assert frame["quality_score"].iloc[0] == 1.0
-    scores = dict(zip(frame["degradation_level"][1:], frame["quality_score"][1:], strict=True))
-    assert scores == {"5pct": 0.95, "10pct": 0.90, "25pct": 0.75, "50pct": 0.50}
+    # Labelled with what was done: 1 - the achieved fraction, exactly.
+    assert (frame["quality_score"] == 1.0 - frame["achieved_fraction"]).all()
+    # Label swaps relabel exactly the budget, round(f * 595) points.
+    swaps = frame[frame["degradation_type"] == "label_swap_random"]
+    assert swaps["points_affected"].tolist() == [30, 60, 149, 298]
+    assert swaps["quality_score"].tolist() == [1 - m / 595 for m in (30, 60, 149, 298)]
+    # A merge moves whole clusters of 50: 5pct asks for 30 points, relabels 50.
+    merge = frame[(frame["degradation_type"] == "merge_nearest")].iloc[0]
+    assert merge["degradation_level"] == "5pct" and merge["points_affected"] == 50
+    assert merge["quality_score"] == 1 - 50 / 595
+
+
+def test_audit_columns_say_what_each_version_is(one_file_result):
+    frame = one_file_result.to_dataframe()
+    first = frame.iloc[0]
+    assert (first["achieved_fraction"], first["points_affected"]) == (0.0, 0)
+    assert first["variant_kind"] == "original"
+    assert (frame["n_dims"] == 4).all()
+    kinds = dict(zip(frame["degradation_type"][1:], frame["variant_kind"][1:], strict=True))
+    assert kinds["label_swap_distant"] == "labels" and kinds["boundary_reassignment"] == "labels"
+    assert kinds["merge_random"] == "structure" and kinds["split_loosest"] == "structure"
+    assert kinds["core_removal"] == "subset" and kinds["remove_largest_clusters"] == "subset"
+    assert kinds["noise_injection"] == "coordinates"
+    assert kinds["centroid_displacement"] == "coordinates"
+    assert str(frame.dtypes["points_affected"]) == "Int64"
+    assert str(frame.dtypes["variant_kind"]) == "string"
+
+
+def test_no_two_versions_of_a_file_share_all_raw_values(tmp_path):
+    # Small clusters make merges, splits and removals coincide across levels.
+    paths = [
+        write_blobs(tmp_path / "coarse.csv", n=160, k=5),
+        write_blobs(tmp_path / "two.csv", n=200, k=2, seed=3),
+    ]
+    batch = metricate.generate_training_data_batch(paths)
+    frame = batch.to_dataframe()
+    for name, rows in frame.groupby("clustering_name"):
+        assert not rows.duplicated(list(METRIC_COLUMNS)).any(), name
+    dropped = [w for w in batch.warnings if "it gives the same clustering as @" in w]
+    assert dropped and all(w.split(": ")[0] in map(str, paths) for w in dropped)
 
 
 def test_original_row_counts_exclude_noise(one_file_result):
     first = one_file_result.to_dataframe().iloc[0]
-    assert first["n_samples"] == 155 and first["n_clusters"] == 5
+    assert first["n_samples"] == 595 and first["n_clusters"] == 12
     assert first["clustering_name"] == "news_clustering" and first["topic"] == "news"
 
 
@@ -164,8 +213,9 @@ def test_normalize_exact_percentile_ranks_with_ties_and_direction():
 def test_normalization_ranks_each_row_among_every_file_of_the_run(tmp_path):
     for i in range(2):
         write_blobs(tmp_path / f"f{i}.csv", seed=i)
-    frame = metricate.generate_training_data_batch(tmp_path, levels=["10pct"]).to_dataframe()
-    assert len(frame) == 2 * (1 + 18)
+    batch = metricate.generate_training_data_batch(tmp_path, levels=["10pct"])
+    frame = batch.to_dataframe()
+    assert len(frame) == 2 + batch.metadata["variants_produced"]
     # Reference: scipy's average ranks over all present values of the run, scaled to
     # [0, 1] and turned around for lower-is-better indices.
     for name in METRIC_COLUMNS:
@@ -251,14 +301,17 @@ def test_cli_missing_input_is_a_one_line_error(tmp_path):
 
 
 def test_cli_csv_output_and_plain_progress_lines(tmp_path):
-    write_blobs(tmp_path / "a.csv")
+    write_blobs(tmp_path / "a.csv", n=600, k=12)  # every type gives a variant at 5pct
     out = tmp_path / "a_out.csv"
     run = CliRunner().invoke(
         cli, ["generate", str(tmp_path / "a.csv"), "-o", str(out), "--levels", "5pct"]
     )
     assert run.exit_code == 0, run.output
     assert "[1/1] " in run.stderr and "ok, 19 rows" in run.stderr
-    assert "19 rows: 1 originals, 18 degraded versions" in run.stdout
+    assert "19 rows: 1 original, 18 degraded versions" in run.stdout
+    assert "1 of 1 file processed" in run.stdout
+    assert run.stdout.strip().endswith(f"wrote {out} and {out}.run.json")
+    assert "running 1 file here on " in run.stderr
     frame = pd.read_csv(out)
     assert list(frame.columns) == list(COLUMNS) and len(frame) == 19
 
@@ -341,3 +394,85 @@ def test_outputs_get_the_usual_file_mode(tmp_path):
     for name in ("training_data.parquet", "training_data.parquet.run.json"):
         mode = stat.S_IMODE((tmp_path / "out" / name).stat().st_mode)
         assert mode == 0o666 & ~umask
+
+
+# ---- normalization against a stored reference -----------------------------------------
+
+
+def test_a_runs_own_rows_normalized_against_its_reference_get_their_norm_back(tmp_path):
+    for i in range(2):
+        write_blobs(tmp_path / f"r{i}.csv", seed=i, n=300, k=6)
+    out = tmp_path / "run.parquet"
+    metricate.generate_training_data_batch(tmp_path, levels=["10pct", "50pct"]).write(out)
+    table = pd.read_parquet(out)
+    for source in (out, tmp_path / "run.parquet.run.json"):
+        again = normalize_metrics(table[list(METRIC_COLUMNS)], reference=source)
+        for name in METRIC_COLUMNS:
+            np.testing.assert_allclose(
+                again[f"{name}_norm"].to_numpy(dtype=float),
+                table[f"{name}_norm"].to_numpy(dtype=float),
+                rtol=0,
+                atol=1e-12,
+                err_msg=name,
+            )
+
+
+def test_a_lone_clustering_is_ranked_against_a_reference_run(tmp_path):
+    for i in range(2):
+        write_blobs(tmp_path / f"r{i}.csv", seed=i, n=300, k=6)
+    out = tmp_path / "run.parquet"
+    metricate.generate_training_data_batch(tmp_path, levels=["10pct", "50pct"]).write(out)
+    table = pd.read_parquet(out)
+    new = write_blobs(tmp_path / "new.csv", seed=7, n=300, k=6)
+    alone = metricate.evaluate(new, reference=out)
+    silhouette = alone["Silhouette"].value
+    values = table["Silhouette"].dropna().sort_values().to_numpy()
+    # Between its neighbours in the run, linearly; a good clustering ranks high.
+    below, above = values[values < silhouette], values[values > silhouette]
+    expected = np.interp(
+        silhouette,
+        values,
+        (np.arange(values.size)) / (values.size - 1),
+    )
+    assert len(below) and len(above)
+    assert alone.normalized["Silhouette"] == pytest.approx(expected, abs=1e-9)
+    assert alone.normalized["Silhouette"] > 0.5
+    # Davies-Bouldin: lower is better, so the normalized value is turned around too.
+    assert 0.0 <= alone.normalized["Davies-Bouldin"] <= 1.0
+    run = CliRunner().invoke(
+        cli, ["evaluate", str(new), "--reference", str(out), "--format", "json"]
+    )
+    assert run.exit_code == 0, run.output
+    entries = {m["name"]: m for m in json.loads(run.stdout)["metrics"]}
+    assert entries["Silhouette"]["normalized"] == pytest.approx(expected, abs=1e-9)
+    bad = CliRunner().invoke(cli, ["evaluate", str(new), "--reference", str(new)])
+    assert bad.exit_code == 2 and bad.stderr.startswith("Error: ")
+
+
+def test_a_large_runs_reference_reproduces_its_norm_within_a_thousandth():
+    rng = np.random.default_rng(0)
+    values = np.concatenate([rng.normal(size=20_000), np.full(5_000, 0.25)])  # many ties
+    table = pd.DataFrame({"Silhouette": values, "Davies-Bouldin": rng.gamma(2.0, size=25_000)})
+    own = normalize_metrics(table)
+    reference = build_reference(table, ["Silhouette", "Davies-Bouldin"])
+    for name in ("Silhouette", "Davies-Bouldin"):
+        assert len(reference["metrics"][name]["values"]) <= 2 * MAX_KNOTS
+        again = normalize_metrics(table, [name], reference=reference)[f"{name}_norm"]
+        assert np.abs(again.to_numpy() - own[f"{name}_norm"].to_numpy()).max() < 1e-3
+
+
+def test_a_closed_pipe_ends_the_command_quietly_with_exit_0():
+    for command in ("list metrics", "list degradations"):
+        done = subprocess.run(
+            [
+                "bash",
+                "-c",
+                f"{sys.executable} -m producer.cli {command} | head -1 >/dev/null;"
+                " echo ${PIPESTATUS[0]}",
+            ],
+            cwd=Path(__file__).resolve().parent.parent,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert (done.stdout.strip(), done.stderr) == ("0", ""), command

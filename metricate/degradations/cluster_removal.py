@@ -26,8 +26,12 @@ def degrade_remove_smallest_clusters(
 def degrade_remove_largest_clusters(
     original: Original, levels: Sequence[Level], rng: np.random.Generator
 ) -> list[Outcome]:
-    """Remove whole clusters, largest first (equal sizes: lower label first)."""
-    order = np.lexsort((original.cluster_labels, -original.sizes))
+    """Remove whole clusters, largest first (equal sizes: higher label first).
+
+    The exact reverse of the smallest-first order, so that clusters of equal size are
+    not removed in the same order by both types (which would repeat one clustering).
+    """
+    order = np.lexsort((-original.cluster_labels, -original.sizes))
     return _remove_clusters(original, levels, order, "largest")
 
 

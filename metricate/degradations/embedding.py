@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from metricate.degradations.context import Change, Original, Outcome
+from metricate.degradations.context import Change, NotProduced, Original, Outcome
 from metricate.degradations.levels import Level
 
 
@@ -40,14 +40,27 @@ def degrade_centroid_displacement(
     original: Original, levels: Sequence[Level], rng: np.random.Generator
 ) -> list[Outcome]:
     """Every cluster moves as a whole by f (G_j - G_k) towards the centroid G_j of
-    another cluster j drawn at random for it."""
+    another cluster j drawn at random for it, never onto a cluster that moves onto it.
+
+    Two clusters that head for each other meet at f = 0.5 (both centroids at their
+    midpoint), so the targets follow one random cycle through all clusters: k -> j
+    and j -> k never both happen. With 2 clusters the cycle is such a pair, so only
+    one of them, drawn at random, moves towards the other.
+    """
     k = original.n_clusters
-    draw = rng.integers(k - 1, size=k)
-    towards = draw + (draw >= np.arange(k))  # any cluster but itself
+    cycle = rng.permutation(k)
+    towards = np.empty(k, dtype=np.int64)
+    towards[cycle] = np.roll(cycle, -1)
     shift = original.centroids[towards] - original.centroids
+    if k == 2:
+        shift[cycle[1]] = 0.0
     moved = int(np.count_nonzero(np.any(shift != 0.0, axis=1)[original.codes]))
     outcomes: list[Outcome] = []
     for level in levels:
+        moved_centroids = original.centroids + level.fraction * shift
+        if _two_coincide(moved_centroids, original.centroids):
+            outcomes.append(NotProduced("it would put two clusters on the same centroid"))
+            continue
         X = original.X.copy()
         X[original.point_rows] += level.fraction * shift[original.codes]
         outcomes.append(
@@ -57,9 +70,18 @@ def degrade_centroid_displacement(
                 points_affected=moved,
                 achieved_fraction=level.fraction,
                 description=(
-                    f"moved each of {k} clusters {100.0 * level.fraction:.3g}% of the way "
-                    f"to a random other cluster's centroid"
+                    f"moved {'each of' if k > 2 else 'one of'} {k} clusters "
+                    f"{100.0 * level.fraction:.3g}% of the way to another cluster's centroid"
                 ),
             )
         )
     return outcomes
+
+
+def _two_coincide(moved: np.ndarray, before: np.ndarray) -> bool:
+    """Whether two moved centroids are closer than a billionth of the largest distance
+    between the original ones (rounding error, not a separation)."""
+    apart = np.sqrt(((moved[:, None, :] - moved[None, :, :]) ** 2).sum(axis=2))
+    spread = np.sqrt(((before[:, None, :] - before[None, :, :]) ** 2).sum(axis=2)).max()
+    np.fill_diagonal(apart, np.inf)
+    return bool(apart.min() <= 1e-9 * spread)

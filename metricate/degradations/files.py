@@ -72,7 +72,8 @@ class DegradationResult:
             shown = [level if (name, level) in written else "-" for level in self.levels]
             lines.append(f"  {name.ljust(width)}  {' '.join(shown)}")
         if self.warnings:
-            lines.append(f"{len(self.warnings)} warning(s)")
+            count = len(self.warnings)
+            lines.append(f"{count} warning{'' if count == 1 else 's'}")
         return "\n".join(lines)
 
 

@@ -20,11 +20,6 @@ class Level:
     text: str
     fraction: float
 
-    @property
-    def quality_score(self) -> float:
-        """1 - f: the quality a variant at this level is labelled with."""
-        return 1.0 - self.fraction
-
 
 def parse_level(text: str) -> Level:
     """``"5pct"`` -> ``Level("5pct", 0.05)``; anything else is an ``InvalidOptionError``."""

@@ -50,6 +50,7 @@ from metricate.errors import InvalidOptionError
 # the original points, "subset" keeps some of them (both reuse the original's pair
 # distances), "coordinates" makes a new point set.
 Changes = Literal["labels", "subset", "coordinates"]
+VariantKind = Literal["labels", "structure", "subset", "coordinates"]
 DegradationFunction = Callable[[Original, Sequence[Level], np.random.Generator], list[Outcome]]
 
 
@@ -60,6 +61,15 @@ class Degradation:
     changes: Changes
     description: str
     function: DegradationFunction
+
+    @property
+    def kind(self) -> VariantKind:
+        """The training table's ``variant_kind``: label swaps and reassignments
+        ("labels"), merges and splits ("structure"), removals ("subset"), new
+        coordinates ("coordinates")."""
+        if self.changes == "labels":
+            return "structure" if self.category == "cluster structure" else "labels"
+        return self.changes
 
 
 DEGRADATIONS: tuple[Degradation, ...] = (
@@ -186,7 +196,7 @@ DEGRADATIONS: tuple[Degradation, ...] = (
         "centroid_displacement",
         "embedding manipulation",
         "coordinates",
-        "move each cluster a share f of the way to another cluster's centroid",
+        "move each cluster (one of 2) a share f of the way to another's centroid",
         degrade_centroid_displacement,
     ),
 )

@@ -7,6 +7,8 @@ variant is scored is the training pipeline's business (``metricate.training.scor
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +17,7 @@ from metricate.defaults import NOISE
 from metricate.degradations.context import Change, NotProduced, Original
 from metricate.degradations.levels import Level
 from metricate.degradations.plan import VariantPlan
-from metricate.degradations.registry import DEGRADATIONS_BY_NAME, Changes
+from metricate.degradations.registry import DEGRADATIONS_BY_NAME, Changes, VariantKind
 from metricate.degradations.seeding import file_identity, type_generator
 from metricate.errors import InsufficientClustersError
 from metricate.io.load import Clustering
@@ -36,6 +38,7 @@ class Variant:
     fraction: float
     quality_score: float
     changes: Changes
+    kind: VariantKind
     labels: np.ndarray
     rows: np.ndarray | None
     X: np.ndarray | None
@@ -54,12 +57,16 @@ class Variant:
     def file_name(self) -> str:
         return f"{self.type}_{self.level}.csv"
 
-    def same_clustering(self, other: Variant) -> bool:
-        return (
-            _same(self.labels, other.labels)
-            and _same(self.rows, other.rows)
-            and _same(self.X, other.X)
-        )
+    @property
+    def fingerprint(self) -> str:
+        """Equal for two variants exactly when they are the same clustering (labels,
+        rows kept, coordinates)."""
+        digest = hashlib.sha256()
+        for part in (self.labels, self.rows, self.X):
+            digest.update(b"-" if part is None else repr(part.shape).encode())
+            if part is not None:
+                digest.update(np.ascontiguousarray(part).tobytes())
+        return digest.hexdigest()
 
 
 def build_variants(
@@ -81,37 +88,10 @@ def build_variants(
     identity = file_identity(clustering.content_hash, original.X, original.labels)
     variants: list[Variant] = []
     warnings: list[str] = []
+    seen: dict[str, str] = {}  # fingerprint of each produced clustering -> its variant
     for name in names:
-        degradation = DEGRADATIONS_BY_NAME[name]
         rng = type_generator(seed, identity, name)
-        outcomes = degradation.function(original, parsed, rng)
-        produced: list[Variant] = []
-        notes: dict[str, str] = {}  # level -> warning, emitted in level order
-        for level, outcome in zip(parsed, outcomes, strict=True):
-            if isinstance(outcome, NotProduced):
-                notes[level.text] = f"not produced, {outcome.reason}"
-                continue
-            variant = _variant(original, degradation.changes, name, level, outcome)
-            problem = _unusable(original, variant)
-            if problem:
-                notes[level.text] = f"not produced, {problem}"
-                continue
-            produced.append(variant)
-        for variant in produced:
-            twin = min(
-                (
-                    v
-                    for v in produced
-                    if v.fraction < variant.fraction and v.same_clustering(variant)
-                ),
-                key=lambda v: v.fraction,
-                default=None,
-            )
-            if twin is not None:
-                notes[variant.level] = (
-                    f"same clustering as @{twin.level}; "
-                    f"the clustering is too small to tell these levels apart"
-                )
+        produced, notes = _variants_of_type(original, name, parsed, rng, seen)
         warnings.extend(
             f"{clustering.path}: {name}@{level.text}: {notes[level.text]}"
             for level in parsed
@@ -121,8 +101,49 @@ def build_variants(
     return variants, warnings
 
 
+def _variants_of_type(
+    original: Original,
+    name: str,
+    levels: Sequence[Level],
+    rng: np.random.Generator,
+    seen: dict[str, str],
+) -> tuple[list[Variant], dict[str, str]]:
+    """The produced variants of one type, in level order, and why each other level
+    gave none: fewer than 2 clusters, no change, or a clustering already produced, by
+    a lower level (merges, splits and removals move whole clusters, so two levels can
+    end alike) or by an earlier type (removing the smallest or the largest of equal
+    clusters removes the same ones). ``seen`` gains the new variants' fingerprints."""
+    degradation = DEGRADATIONS_BY_NAME[name]
+    outcomes = degradation.function(original, levels, rng)
+    produced: list[Variant] = []
+    notes: dict[str, str] = {}  # level -> why not produced
+    for level, outcome in sorted(zip(levels, outcomes, strict=True), key=lambda p: p[0].fraction):
+        if isinstance(outcome, NotProduced):
+            notes[level.text] = f"not produced, {outcome.reason}"
+            continue
+        variant = _variant(original, degradation.changes, degradation.kind, name, level, outcome)
+        problem = _unusable(original, variant)
+        twin = seen.get(variant.fingerprint)
+        if problem:
+            notes[level.text] = f"not produced, {problem}"
+        elif twin is not None:
+            same = twin.removeprefix(f"{name}@")
+            where = f"@{same}" if same != twin else twin
+            notes[level.text] = f"not produced, it gives the same clustering as {where}"
+        else:
+            seen[variant.fingerprint] = variant.name
+            produced.append(variant)
+    order = {level.text: i for i, level in enumerate(levels)}
+    return sorted(produced, key=lambda v: order[v.level]), notes
+
+
 def _variant(
-    original: Original, changes: Changes, name: str, level: Level, change: Change
+    original: Original,
+    changes: Changes,
+    kind: VariantKind,
+    name: str,
+    level: Level,
+    change: Change,
 ) -> Variant:
     rows = change.rows
     if rows is None and change.X is None:
@@ -132,8 +153,9 @@ def _variant(
         type=name,
         level=level.text,
         fraction=level.fraction,
-        quality_score=level.quality_score,
+        quality_score=1.0 - change.achieved_fraction,
         changes=changes,
+        kind=kind,
         labels=change.labels,
         rows=rows,
         X=change.X,

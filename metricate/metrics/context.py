@@ -7,6 +7,7 @@ also skips building them.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -21,6 +22,18 @@ from metricate.parallel import parallel_map
 # depend on the number of threads.
 _CHUNK_ROWS = 64
 _SEGMENT_ROWS = 1024
+
+# A distance at most this share of the data's scale is taken for floating-point noise. The
+# distances the indices divide by are differences of centroids, and a centroid is a sum of
+# n_k rows added one after the other: each of its coordinates carries a rounding error of
+# about sqrt(n_k) eps max|x| (at worst n_k eps max|x|), eps = 2.2e-16. For data about as
+# far from the origin as it is spread (max|x| a few times the scale), 100,000 points in
+# 1,000 dimensions give a typical error of sqrt(1e5 * 1e3) * 2.2e-16 * 5 ~ 1e-11 of the
+# scale over a whole centroid distance: 1e-9 leaves a margin of 100 over that and many
+# orders more for smaller data. It is also far below any separation that means something:
+# an index dividing by a distance of 1e-9 of the scale is near 1e9 already (1e18 when the
+# distance is squared), beyond the values it takes on real clusterings.
+RELATIVE_TOLERANCE = 1e-9
 
 
 class Undefined(Exception):  # noqa: N818 - it is a result, not an error
@@ -145,6 +158,33 @@ class Partition:
     def tss(self) -> float:
         d = self.X - self.grand_centroid
         return float(np.einsum("ij,ij->", d, d))
+
+    @cached_property
+    def scale(self) -> float:
+        """The data's scale: sqrt(TSS / N), the root-mean-square distance of the points to G."""
+        scale = math.sqrt(self.tss / self.n)
+        if not math.isfinite(scale):
+            raise Undefined("the sum of squares of the coordinates overflows float64")
+        return scale
+
+    @cached_property
+    def tolerance(self) -> float:
+        """Distances at or below this are floating-point noise for these points.
+
+        RELATIVE_TOLERANCE (1e-9) times the scale, or the worst-case rounding error of a
+        centroid distance, n sqrt(p) eps max|x|, if that is larger: it is for very many
+        points in many dimensions, and for data far from the origin compared with its
+        spread, where the coordinates' own rounding exceeds 1e-9 of the spread. A scatter (a
+        sum of squared distances over m points) is noise at or below m tolerance^2, as its
+        root-mean-square distance is then at or below the tolerance.
+        """
+        magnitude = max(float(self.X.max()), -float(self.X.min()))
+        rounding = self.n * math.sqrt(self.p) * float(np.finfo(np.float64).eps) * magnitude
+        return max(RELATIVE_TOLERANCE * self.scale, rounding)
+
+    def is_noise(self, distance: float) -> bool:
+        """Whether a distance (or a root-mean-square distance) is floating-point noise."""
+        return distance <= self.tolerance
 
     @cached_property
     def cluster_wgss(self) -> np.ndarray:

@@ -23,11 +23,25 @@ beside it.
 A function raises ``Undefined`` with a reason where its definition breaks down; it never
 returns a stand-in number. The indices that read pair distances also raise ``Undefined``
 when the caller did not compute them.
+
+Floating-point noise: an index that is a ratio is undefined when its denominator, or its
+numerator, is floating-point noise at the data's scale: the value would be rounding error
+(huge, or a tiny stand-in for 0), and a 0 that is rounding cannot be told from an exact 0,
+so both are undefined. A distance (or a root-mean-square distance) is noise at or below
+``Partition.tolerance``, 1e-9 times the scale sqrt(TSS / N) (or the worst-case rounding
+error of a centroid, if larger); a scatter summed over m points at or below m tolerance^2;
+a variance computed as a difference of means of squares at or below 1e-9 of the mean square
+(cancellation). Determinants are handled through log-determinants, an eigenvalue counting
+as 0 below a relative tolerance or the scatter floor. Indices in the data's own units (SSE,
+Ball-Hall, RMSSTD) report a WGSS at noise as it is: 0 to within rounding at that scale.
+Distances between data points (diameters, nearest neighbours, pair sums) are computed from
+coordinate differences, exact for coincident points; only as denominators are they checked.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 
@@ -50,31 +64,108 @@ def _own(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
     return values[codes, np.arange(codes.size)]
 
 
-def _spd_logdet(matrix: np.ndarray, what: str, detail: str) -> float:
-    """log det of a symmetric positive semi-definite matrix, or Undefined if singular."""
+# A variance computed as mean(x^2) - mean(x)^2 loses to cancellation about the relative
+# rounding error of the two sums times mean(x^2): the sums of up to N^2 / 2 pair distances
+# are accumulated in chunks, at most some 1e-12 relative. At or below 1e-9 of mean(x^2), a
+# margin of 1,000, the variance is taken for 0.
+_CANCELLATION = 1e-9
+
+
+def _spd_logdet(matrix: np.ndarray, floor: float, what: str, detail: str) -> float:
+    """log det of a symmetric positive semi-definite matrix, or Undefined if singular.
+
+    Singular: the smallest eigenvalue is at most the largest times p eps (rounding of the
+    eigenvalue solver), or at most ``floor`` (the scatter of that many points at the
+    noise tolerance). The determinant itself is never formed, so it cannot overflow.
+    """
+    if not np.all(np.isfinite(matrix)):
+        raise Undefined(f"{what} has entries outside float64 range")
     eig = np.linalg.eigvalsh(matrix)
     tol = max(float(eig[-1]), 0.0) * matrix.shape[0] * np.finfo(np.float64).eps
-    if eig[0] <= tol:
+    if eig[0] <= max(tol, floor):
         raise Undefined(f"{what} is singular ({detail})")
     return float(np.sum(np.log(eig)))
 
 
+def _scatter_floor(c: Partition, points: int) -> float:
+    """A scatter of ``points`` points at or below this is floating-point noise."""
+    return points * c.tolerance**2
+
+
 def _wg_logdet(c: Partition) -> float:
-    return _spd_logdet(c.wg, "within-cluster scatter matrix", f"p={c.p}, N-K={c.n - c.k}")
+    return _spd_logdet(
+        c.wg,
+        _scatter_floor(c, c.n),
+        "within-cluster scatter matrix",
+        f"p={c.p}, N-K={c.n - c.k}",
+    )
+
+
+# log of the largest float64 (1.797e308), and the smallest normal one (2.2e-308).
+_LOG_MAX = math.log(sys.float_info.max)
+_LOG_MIN = math.log(sys.float_info.min)
 
 
 def _exp_or_undefined(log_value: float, what: str) -> float:
-    value = math.exp(log_value) if log_value < 709.0 else math.inf
-    if not math.isfinite(value) or value == 0.0:
+    """exp(log_value), or Undefined when the value is outside the range of (normal) float64."""
+    value = math.nan
+    if _LOG_MIN <= log_value <= _LOG_MAX:
+        try:
+            value = math.exp(log_value)
+        except OverflowError:  # within rounding of the largest float64
+            value = math.inf
+    if not (sys.float_info.min <= value < math.inf):
         raise Undefined(f"{what} is outside float64 range (log = {log_value:.6g})")
     return value
 
 
+def _noise(c: Partition, what: str, value: float) -> str:
+    """The end of a reason: ``value`` of ``what`` is floating-point noise."""
+    return (
+        f"{what} {value:.3g} is floating-point noise at the data's scale "
+        f"{c.scale:.3g} (tolerance {c.tolerance:.3g})"
+    )
+
+
 def _centroid_separation(c: Partition) -> float:
+    """The smallest distance between two centroids; Undefined when it is noise."""
     d = _offdiag_min(c.centroid_distances)
-    if d == 0.0:
-        raise Undefined("two clusters have the same centroid")
+    if c.is_noise(d):
+        raise Undefined(f"two clusters have the same centroid: {_noise(c, 'their distance', d)}")
     return d
+
+
+def _require_spread(c: Partition) -> None:
+    """Undefined when all points are identical (their spread is noise)."""
+    if c.is_noise(c.scale):
+        raise Undefined(
+            "all points are identical: "
+            f"their spread {c.scale:.3g} is at most the rounding tolerance {c.tolerance:.3g}"
+        )
+
+
+def _require_within_scatter(c: Partition) -> None:
+    """Undefined when every point lies on its centroid (WGSS is noise)."""
+    rms = math.sqrt(c.wgss / c.n)
+    if c.is_noise(rms):
+        raise Undefined(
+            "every point lies on its cluster centroid: " + _noise(c, "sqrt(WGSS / N) =", rms)
+        )
+
+
+def _require_between_scatter(c: Partition) -> None:
+    """Undefined when all centroids coincide with G (BGSS is noise)."""
+    rms = math.sqrt(c.bgss / c.n)
+    if c.is_noise(rms):
+        raise Undefined(
+            "all clusters have the same centroid: " + _noise(c, "sqrt(BGSS / N) =", rms)
+        )
+
+
+def _require_variance(variance: float, mean_square: float, what: str) -> None:
+    """Undefined when a variance, computed by cancellation, is 0 to rounding."""
+    if variance <= _CANCELLATION * mean_square:
+        raise Undefined(f"{what} do not vary (variance at rounding level)")
 
 
 def _diameters(c: Partition) -> np.ndarray:
@@ -83,6 +174,14 @@ def _diameters(c: Partition) -> np.ndarray:
     out = np.zeros(c.k)
     np.maximum.at(out, c.codes, own)
     return out
+
+
+def _largest_diameter(c: Partition) -> float:
+    """max_k diam(C_k); Undefined when it is 0 or noise."""
+    diameter = float(_diameters(c).max())
+    if c.is_noise(diameter):
+        raise Undefined(f"every cluster has diameter 0: {_noise(c, 'the largest', diameter)}")
+    return diameter
 
 
 def silhouette(c: Partition) -> float:
@@ -127,7 +226,9 @@ def davies_bouldin(c: Partition) -> float:
 
     Range [0, inf); lower is better.
 
-    Undefined when two clusters have the same centroid.
+    Undefined when two clusters have the same centroid, or when every point lies on its
+    centroid (the value would be 0 / d), exactly or to floating-point noise at the data's
+    scale.
 
     References
     ----------
@@ -137,6 +238,7 @@ def davies_bouldin(c: Partition) -> float:
     .. [2] cC 1.2.5.
     """
     _centroid_separation(c)
+    _require_within_scatter(c)
     spread = c.mean_dist_to_centroid
     with np.errstate(divide="ignore"):
         ratio = (spread[:, None] + spread[None, :]) / c.centroid_distances
@@ -152,8 +254,9 @@ def calinski_harabasz(c: Partition) -> float:
 
     Range [0, inf); higher is better.
 
-    Undefined when N = K (every point is its own cluster) or WGSS = 0 (every point lies on its
-    centroid).
+    Undefined when N = K (every point is its own cluster), when WGSS is 0 or floating-point
+    noise at the data's scale (every point lies on its centroid), or when BGSS is (all
+    clusters have the same centroid: the value would be rounding error).
 
     References
     ----------
@@ -163,8 +266,8 @@ def calinski_harabasz(c: Partition) -> float:
     """
     if c.n == c.k:
         raise Undefined("every point is its own cluster (N = K)")
-    if c.wgss == 0.0:
-        raise Undefined("every point lies on its cluster centroid (WGSS = 0)")
+    _require_within_scatter(c)
+    _require_between_scatter(c)
     return c.bgss * (c.n - c.k) / (c.wgss * (c.k - 1))
 
 
@@ -176,7 +279,8 @@ def dunn_index(c: Partition) -> float:
 
     Range [0, inf); higher is better.
 
-    Undefined when every cluster has diameter 0.
+    Undefined when every cluster has diameter 0, or floating-point noise at the data's
+    scale.
 
     References
     ----------
@@ -184,9 +288,7 @@ def dunn_index(c: Partition) -> float:
        of Cybernetics 4(1):95-104. doi:10.1080/01969727408546059
     .. [2] cC 1.2.7.
     """
-    diameter = float(_diameters(c).max())
-    if diameter == 0.0:
-        raise Undefined("every cluster has diameter 0")
+    diameter = _largest_diameter(c)
     nearest_other = _others_masked(c.pairs.min_to, c.codes, np.inf).min()
     return float(nearest_other) / diameter
 
@@ -218,7 +320,9 @@ def nci(c: Partition) -> float:
 
     Range [-1, 1]; higher is better.
 
-    Undefined when the pair distances, or the c_ij, are all equal.
+    Undefined when the pair distances, or the c_ij, are all equal (their variance 0 to
+    rounding), or when all clusters have the same centroid (every c_ij is floating-point
+    noise).
 
     References
     ----------
@@ -229,6 +333,12 @@ def nci(c: Partition) -> float:
     pairs = c.pairs
     n_pairs = pairs.n_pairs
     centroid_d = c.centroid_distances
+    largest = float(np.max(centroid_d))
+    if c.is_noise(largest):
+        raise Undefined(
+            "all clusters have the same centroid: "
+            + _noise(c, "the largest centroid distance", largest)
+        )
     sizes = c.sizes.astype(np.float64)
     # Sum of distances between the members of clusters k and l: K x K.
     block_sums = c.group_sum(pairs.sum_to.T)
@@ -240,8 +350,8 @@ def nci(c: Partition) -> float:
     mean_d, mean_c = sum_d / n_pairs, sum_c / n_pairs
     var_d = sum_d2 / n_pairs - mean_d**2
     var_c = sum_c2 / n_pairs - mean_c**2
-    if var_d <= 0.0 or var_c <= 0.0:
-        raise Undefined("pair distances or centroid distances do not vary")
+    _require_variance(var_d, sum_d2 / n_pairs, "pair distances")
+    _require_variance(var_c, sum_c2 / n_pairs, "centroid distances of the pairs")
     return (sum_dc / n_pairs - mean_d * mean_c) / math.sqrt(var_d * var_c)
 
 
@@ -264,13 +374,16 @@ def ball_hall(c: Partition) -> float:
 def ratkowsky_lance(c: Partition) -> float:
     """Ratkowsky-Lance index: mean between-group share of the variation per dimension.
 
-    RL = sqrt( mean_j (BG_jj / T_jj) / K ), the mean running over the dimensions j with
-    T_jj > 0; a constant dimension has no variation to share and is left out. This is the
-    form of cC 1.2.17 (square root of the mean ratio).
+    RL = sqrt( mean_j (BG_jj / T_jj) / K ), the mean running over the dimensions j that vary:
+    a constant dimension has no variation to share and is left out. A dimension counts as
+    constant when its spread sqrt(T_jj / N) is floating-point noise at the data's scale (a
+    constant column whose mean is rounded has a tiny T_jj > 0). This is the form of
+    cC 1.2.17 (square root of the mean ratio).
 
     Range [0, 1/sqrt(K)], so within [0, 1]; higher is better.
 
-    Undefined when no dimension varies (all points identical).
+    Undefined when no dimension varies (all points identical), or when all clusters have the
+    same centroid (BGSS is floating-point noise: every ratio would be rounding error).
 
     References
     ----------
@@ -281,9 +394,10 @@ def ratkowsky_lance(c: Partition) -> float:
     total = np.einsum("ij,ij->j", c.X - c.grand_centroid, c.X - c.grand_centroid)
     d = c.centroids - c.grand_centroid
     between = np.einsum("k,kj,kj->j", c.sizes.astype(np.float64), d, d)
-    varying = total > 0.0
+    varying = total > _scatter_floor(c, c.n)
     if not varying.any():
-        raise Undefined("no dimension varies")
+        raise Undefined("no dimension varies beyond floating-point noise")
+    _require_between_scatter(c)
     return math.sqrt(float(np.mean(between[varying] / total[varying])) / c.k)
 
 
@@ -294,7 +408,8 @@ def ray_turi(c: Partition) -> float:
 
     Range [0, inf); lower is better.
 
-    Undefined when two clusters have the same centroid.
+    Undefined when two clusters have the same centroid, or when every point lies on its
+    centroid (WGSS = 0), exactly or to floating-point noise at the data's scale.
 
     References
     ----------
@@ -304,7 +419,9 @@ def ray_turi(c: Partition) -> float:
        (ICAPRDT'99), pp. 137-143.
     .. [2] cC 1.2.18.
     """
-    return (c.wgss / c.n) / _centroid_separation(c) ** 2
+    separation = _centroid_separation(c)
+    _require_within_scatter(c)
+    return (c.wgss / c.n) / separation**2
 
 
 def rmsstd(c: Partition) -> float:
@@ -335,7 +452,9 @@ def r_squared(c: Partition) -> float:
 
     Range [0, 1]; higher is better.
 
-    Undefined when all points are identical (TSS = 0).
+    Undefined when all points are identical (TSS = 0, or floating-point noise), or when all
+    clusters have the same centroid (BGSS is floating-point noise at the data's scale: the
+    value would be rounding error).
 
     References
     ----------
@@ -344,8 +463,8 @@ def r_squared(c: Partition) -> float:
        techniques". Journal of Intelligent Information Systems 17(2-3):107-145.
        doi:10.1023/A:1012801612483
     """
-    if c.tss == 0.0:
-        raise Undefined("all points are identical (TSS = 0)")
+    _require_spread(c)
+    _require_between_scatter(c)
     return c.bgss / c.tss
 
 
@@ -360,7 +479,8 @@ def wemmert_gancarski(c: Partition) -> float:
 
     Undefined when a point lies both on its own centroid and on another cluster's centroid
     (R = 0/0), which needs two clusters with the same centroid. A point on another cluster's
-    centroid alone has R = inf and sets its cluster's term to 0.
+    centroid alone has R = inf and sets its cluster's term to 0. "On a centroid" means at a
+    distance that is 0 or floating-point noise at the data's scale.
 
     References
     ----------
@@ -368,11 +488,18 @@ def wemmert_gancarski(c: Partition) -> float:
     """
     others = _others_masked(c.dist_to_centroids.T, c.codes, np.inf).min(axis=0)
     own = c.dist_to_own_centroid
-    if np.any((others == 0.0) & (own == 0.0)):
-        raise Undefined("two clusters have the same centroid")
+    on_other = others <= c.tolerance
+    on_both = np.flatnonzero(on_other & (own <= c.tolerance))
+    if on_both.size:
+        i = int(on_both[0])
+        raise Undefined(
+            "a point lies on its own centroid and on another cluster's (two clusters have the "
+            "same centroid): "
+            + _noise(c, "its larger distance to the two", float(max(own[i], others[i])))
+        )
     # A point on another cluster's centroid has R = inf: its cluster's term is 0.
     with np.errstate(divide="ignore"):
-        ratio = c.group_sum(own / others)
+        ratio = c.group_sum(own / np.where(on_other, 0.0, others))
     return float(np.sum(np.maximum(0.0, c.sizes - ratio))) / c.n
 
 
@@ -384,7 +511,10 @@ def cs_index(c: Partition) -> float:
 
     Range [0, inf); lower is better.
 
-    Undefined when the denominator is 0 (every cluster shares its centroid with another).
+    Undefined when the denominator is 0 (every cluster shares its centroid with another), i.e.
+    when every nearest-centroid distance is floating-point noise at the data's scale. Two
+    clusters sharing a centroid while others are apart leave it defined: their terms are 0
+    (to rounding) in a sum that is not.
 
     References
     ----------
@@ -395,10 +525,13 @@ def cs_index(c: Partition) -> float:
     spread = c.group_sum(_own(c.pairs.max_to, c.codes)) / c.sizes
     cd = c.centroid_distances.copy()
     np.fill_diagonal(cd, np.inf)
-    separation = float(np.sum(cd.min(axis=1)))
-    if separation == 0.0:
-        raise Undefined("every cluster shares its centroid with another")
-    return float(np.sum(spread)) / separation
+    nearest = cd.min(axis=1)
+    if np.all(nearest <= c.tolerance):
+        raise Undefined(
+            "every cluster shares its centroid with another: "
+            + _noise(c, "the largest nearest-centroid distance", float(nearest.max()))
+        )
+    return float(np.sum(spread)) / float(np.sum(nearest))
 
 
 def cop(c: Partition) -> float:
@@ -409,8 +542,9 @@ def cop(c: Partition) -> float:
 
     Range [0, inf); lower is better.
 
-    Undefined when some inter_k = 0, i.e. all points of a cluster coincide with an outside
-    point.
+    Undefined when some inter_k is 0, i.e. all points of a cluster coincide with an outside
+    point, or when every intra_k is 0 (every point lies on its centroid), exactly or to
+    floating-point noise at the data's scale.
 
     References
     ----------
@@ -424,15 +558,18 @@ def cop(c: Partition) -> float:
     """
     # Own-cluster entries masked, so the minimum runs over outside points only.
     inter_k = _others_masked(c.pairs.max_to, c.codes, np.inf).min(axis=1)
-    if np.any(inter_k == 0.0):
-        raise Undefined("a cluster's points coincide with an outside point")
+    if np.any(inter_k <= c.tolerance):
+        raise Undefined(
+            "a cluster's points coincide with an outside point: "
+            + _noise(c, "its inter_k", float(inter_k.min()))
+        )
+    _require_within_scatter(c)
     return float(np.sum(c.sizes * c.mean_dist_to_centroid / inter_k)) / c.n
 
 
 def _scat(c: Partition) -> float:
+    _require_spread(c)
     total = float(np.linalg.norm(c.variances))
-    if total == 0.0:
-        raise Undefined("all points are identical (zero variance)")
     return float(np.mean(np.linalg.norm(c.cluster_variances, axis=1))) / total
 
 
@@ -443,17 +580,27 @@ def s_dbw(c: Partition) -> float:
 
     - Scat = (1/K) sum_k ||V_k|| / ||V||;
     - sigma = (1/K) sqrt( sum_k ||V_k|| );
-    - for clusters k < k', gamma_kk'(u) = #{x in C_k u C_k' : d(x, u) <= sigma} and
-      R_kk' = gamma_kk'(H_kk') / max(gamma_kk'(G_k), gamma_kk'(G_k')), H_kk' = (G_k + G_k')/2;
+    - for clusters k < k', gamma_kk'(u) = #{x in C_k u C_k' : d(x, u) <= sigma},
+      H_kk' = (G_k + G_k')/2 their midpoint, and
+      R_kk' = gamma_kk'(H_kk') / max(gamma_kk'(G_k), gamma_kk'(G_k'), 1);
     - Dens_bw = 2 / (K (K - 1)) sum_{k < k'} R_kk'.
 
-    R_kk' exceeds 1 when the midpoint is denser than both centroids.
+    The 1 in the denominator of R_kk' is this project's convention; the paper's ratio has
+    max(gamma_kk'(G_k), gamma_kk'(G_k')) alone, and the two agree whenever some point lies
+    within sigma of either centroid. When none does (the usual case beyond a few
+    dimensions, where sigma is far below the distance of any point to its centroid), the
+    literal ratio is 0/0 or m/0. Then R_kk' = gamma_kk'(H_kk'): 0 when no point lies within
+    sigma of the midpoint either (no density between the two clusters, so no overlap), and
+    the count m at the midpoint otherwise, the value the ratio has with a single point near
+    a centroid. So R_kk' stays finite (at most n_k + n_k'), grows with the density at the
+    midpoint and never grows as density around the centroids increases. R_kk' exceeds 1
+    when the midpoint is denser than both centroids.
 
     Range [0, inf); lower is better.
 
-    Undefined when all points are identical (||V|| = 0), or when for some pair of clusters no
-    point of the two lies within sigma of either centroid (R_kk' = 0/0); the reason says how
-    many pairs are affected.
+    Undefined only when all points are identical (||V|| = 0), or when every cluster's points
+    are (sigma = 0, and densities within sigma would count rounding errors), exactly or to
+    floating-point noise at the data's scale.
 
     References
     ----------
@@ -464,10 +611,14 @@ def s_dbw(c: Partition) -> float:
     """
     scat = _scat(c)
     sigma = math.sqrt(float(np.sum(np.linalg.norm(c.cluster_variances, axis=1)))) / c.k
+    if c.is_noise(sigma):
+        raise Undefined(
+            "every point lies on its cluster centroid, densities within sigma mean nothing: "
+            + _noise(c, "sigma", sigma)
+        )
     near_centroid = c.dist_to_centroids <= sigma  # n x K
     members = [np.flatnonzero(c.codes == k) for k in range(c.k)]
     ratios = []
-    empty_pairs = 0
     for k in range(c.k):
         for j in range(k + 1, c.k):
             rows = np.concatenate((members[k], members[j]))
@@ -476,29 +627,22 @@ def s_dbw(c: Partition) -> float:
             at_mid = int(np.count_nonzero(np.einsum("ij,ij->i", diff, diff) <= sigma * sigma))
             at_k = int(np.count_nonzero(near_centroid[rows, k]))
             at_j = int(np.count_nonzero(near_centroid[rows, j]))
-            denominator = max(at_k, at_j)
-            if denominator == 0:
-                empty_pairs += 1
-                continue
-            ratios.append(at_mid / denominator)
-    if empty_pairs:
-        raise Undefined(
-            f"no point lies within sigma={sigma:.4g} of either centroid for "
-            f"{empty_pairs} of {c.k * (c.k - 1) // 2} cluster pairs (density ratio 0/0)"
-        )
+            ratios.append(at_mid / max(at_k, at_j, 1))  # the 1: see the docstring
     return scat + 2.0 * float(np.sum(ratios)) / (c.k * (c.k - 1))
 
 
 def det_ratio(c: Partition) -> float:
     """Det_Ratio index: determinant of the total scatter over that of the within-group scatter.
 
-    DR = det T / det WG, computed from log-determinants. As T = WG + BG with BG positive
+    DR = det T / det WG, computed as exp(log det T - log det WG) from the eigenvalues, so
+    neither determinant is formed and neither can overflow. As T = WG + BG with BG positive
     semi-definite, det T >= det WG.
 
     Range [1, inf); higher is better.
 
-    Undefined when WG or T is singular (WG always is when p > N - K), or when the ratio does
-    not fit in a float64.
+    Undefined when WG or T is singular (WG always is when p > N - K), when all clusters have
+    the same centroid (BG is floating-point noise at the data's scale: the ratio would be 1
+    plus rounding error), or when the ratio does not fit in a float64.
 
     References
     ----------
@@ -512,8 +656,13 @@ def det_ratio(c: Partition) -> float:
 
 def _log_det_ratio_per_point(c: Partition) -> float:
     log_wg = _wg_logdet(c)
-    log_t = _spd_logdet(c.tss_matrix, "total scatter matrix", f"p={c.p}, N={c.n}")
+    log_t = _total_logdet(c, "total scatter matrix")
+    _require_between_scatter(c)
     return log_t - log_wg
+
+
+def _total_logdet(c: Partition, what: str) -> float:
+    return _spd_logdet(c.tss_matrix, _scatter_floor(c, c.n), what, f"p={c.p}, N={c.n}")
 
 
 def gamma(c: Partition) -> float:
@@ -550,7 +699,9 @@ def generalized_dunn(c: Partition) -> float:
 
     Range [0, inf); higher is better.
 
-    Undefined when every cluster has diameter 0.
+    Undefined when every cluster has diameter 0, or when two clusters have the same centroid
+    (the numerator would be rounding error); "0" includes floating-point noise at the data's
+    scale.
 
     References
     ----------
@@ -559,10 +710,8 @@ def generalized_dunn(c: Partition) -> float:
        doi:10.1109/3477.678624
     .. [2] cC 1.2.9.
     """
-    diameter = float(_diameters(c).max())
-    if diameter == 0.0:
-        raise Undefined("every cluster has diameter 0")
-    return _offdiag_min(c.centroid_distances) / diameter
+    diameter = _largest_diameter(c)
+    return _centroid_separation(c) / diameter
 
 
 def g_plus(c: Partition) -> float:
@@ -595,7 +744,9 @@ def pbm(c: Partition) -> float:
 
     Range [0, inf); higher is better.
 
-    Undefined when E_W = 0 (every point lies on its centroid).
+    Undefined when E_W = 0 (every point lies on its centroid) or D_B = 0 (all clusters have
+    the same centroid), either exactly or to floating-point noise at the data's scale
+    (E_W / N or D_B at most the tolerance).
 
     References
     ----------
@@ -604,23 +755,30 @@ def pbm(c: Partition) -> float:
     .. [2] cC 1.2.15.
     """
     e_w = float(np.sum(c.dist_to_own_centroid))
-    if e_w == 0.0:
-        raise Undefined("every point lies on its cluster centroid (E_W = 0)")
+    if c.is_noise(e_w / c.n):
+        raise Undefined(
+            "every point lies on its cluster centroid: " + _noise(c, "E_W / N =", e_w / c.n)
+        )
+    d_b = float(np.max(c.centroid_distances))
+    if c.is_noise(d_b):
+        raise Undefined(f"all clusters have the same centroid: {_noise(c, 'D_B =', d_b)}")
     diff = c.X - c.grand_centroid
     e_t = float(np.sum(np.sqrt(np.einsum("ij,ij->i", diff, diff))))
-    d_b = float(np.max(c.centroid_distances))
     return (e_t / e_w * d_b / c.k) ** 2
 
 
 def log_det_ratio(c: Partition) -> float:
     """Log_Det_Ratio index: N log(det T / det WG).
 
-    Computed as N (log det T - log det WG), so it stays finite where the ratio itself would
+    Computed as N (log det T - log det WG), each log-determinant a sum of logs of
+    eigenvalues, so it stays finite where the ratio or the determinants themselves would
     overflow. As det T >= det WG, the value is never negative.
 
     Range [0, inf); higher is better.
 
-    Undefined when WG or T is singular (WG always is when p > N - K).
+    Undefined when WG or T is singular (WG always is when p > N - K), or when all clusters
+    have the same centroid (BG is floating-point noise at the data's scale: the value would
+    be rounding error).
 
     References
     ----------
@@ -639,7 +797,8 @@ def mcclain_rao(c: Partition) -> float:
     Range [0, inf); lower is better.
 
     Undefined when there are no within-cluster pairs (every cluster is a singleton) or all
-    between-cluster distances are 0.
+    between-cluster distances are 0 (their mean at most floating-point noise at the data's
+    scale).
 
     References
     ----------
@@ -651,10 +810,12 @@ def mcclain_rao(c: Partition) -> float:
     n_between = pairs.n_pairs - pairs.n_within
     if pairs.n_within == 0:
         raise Undefined("no within-cluster pairs (every cluster is a singleton)")
-    sum_between = pairs.sum_all - pairs.sum_within
-    if sum_between <= 0.0:
-        raise Undefined("all between-cluster distances are 0")
-    return (pairs.sum_within / pairs.n_within) / (sum_between / n_between)
+    mean_between = (pairs.sum_all - pairs.sum_within) / n_between
+    if c.is_noise(mean_between):
+        raise Undefined(
+            "all between-cluster distances are 0: " + _noise(c, "their mean", mean_between)
+        )
+    return (pairs.sum_within / pairs.n_within) / mean_between
 
 
 def point_biserial(c: Partition) -> float:
@@ -668,7 +829,7 @@ def point_biserial(c: Partition) -> float:
     Range [-1, 1]; higher is better.
 
     Undefined when there are no within-cluster pairs (every cluster is a singleton) or all
-    pair distances are equal.
+    pair distances are equal (their variance, a difference of means, 0 to rounding).
 
     References
     ----------
@@ -685,8 +846,7 @@ def point_biserial(c: Partition) -> float:
     n_between = n_pairs - n_within
     mean_d = pairs.sum_all / n_pairs
     var_d = c.n * c.tss / n_pairs - mean_d**2
-    if var_d <= 0.0:
-        raise Undefined("all pair distances are equal")
+    _require_variance(var_d, c.n * c.tss / n_pairs, "pair distances")
     share_between = n_between / n_pairs
     mean_between = (pairs.sum_all - pairs.sum_within) / n_between
     mean_within = pairs.sum_within / n_within
@@ -709,7 +869,7 @@ def sd_validity(c: Partition) -> float:
     Range [0, inf); lower is better.
 
     Undefined when all points are identical (||V|| = 0) or two clusters have the same centroid
-    (D_min = 0).
+    (D_min = 0), either exactly or to floating-point noise at the data's scale.
 
     References
     ----------
@@ -757,7 +917,9 @@ def trace_wib(c: Partition) -> float:
 
     Range [0, inf); higher is better.
 
-    Undefined when WG is singular (it always is when p > N - K).
+    Undefined when WG is singular (it always is when p > N - K), or when all clusters have the
+    same centroid (BG is floating-point noise at the data's scale: the value would be rounding
+    error).
 
     References
     ----------
@@ -767,16 +929,21 @@ def trace_wib(c: Partition) -> float:
     .. [2] cC 1.2.25.
     """
     _wg_logdet(c)
+    _require_between_scatter(c)
     return float(np.trace(np.linalg.solve(c.wg, c.bg)))
 
 
 def ksq_detw(c: Partition) -> float:
-    """Ksq_DetW index: K^2 det WG, computed from log det WG.
+    """Ksq_DetW index: K^2 det WG, computed as exp(2 log K + log det WG).
+
+    log det WG is the sum of the logs of WG's eigenvalues, so no product of them is formed
+    and nothing overflows on the way; only the final exp can leave float64's range.
 
     Range [0, inf); lower is better.
 
     Undefined when WG is singular (it always is when p > N - K), or when K^2 det WG does not
-    fit in a float64.
+    fit in a (normal) float64: above 1.8e308 or below 2.2e-308. It is then genuinely outside
+    the range; no stand-in number is reported.
 
     References
     ----------
@@ -794,7 +961,9 @@ def banfield_raftery(c: Partition) -> float:
 
     Range (-inf, inf); lower is better.
 
-    Undefined when some cluster has zero scatter (a singleton, or all its points identical).
+    Undefined when some cluster has zero scatter (a singleton, or all its points identical),
+    exactly or to floating-point noise at the data's scale (sqrt(WGSS_k / n_k) at most the
+    tolerance): the log of a rounding error is not a value.
 
     References
     ----------
@@ -802,10 +971,11 @@ def banfield_raftery(c: Partition) -> float:
        clustering". Biometrics 49(3):803-821. doi:10.2307/2532201
     .. [2] cC 1.2.2.
     """
-    flat = c.cluster_wgss == 0.0
+    flat = c.cluster_wgss <= c.sizes * c.tolerance**2
     if flat.any():
         raise Undefined(
-            f"{int(flat.sum())} cluster(s) have zero scatter (singletons or identical points)"
+            f"{int(flat.sum())} cluster(s) have zero scatter (singletons or identical points, "
+            f"to the rounding tolerance {c.tolerance:.3g})"
         )
     return float(np.sum(c.sizes * np.log(c.cluster_wgss / c.sizes)))
 
@@ -821,6 +991,7 @@ def _cluster_logdets(c: Partition, what: str) -> np.ndarray:
         [
             _spd_logdet(
                 c.cluster_scatter(k),
+                _scatter_floor(c, int(c.sizes[k])),
                 f"scatter matrix of cluster {k}",
                 f"p={c.p}, n_k={int(c.sizes[k])}",
             )
@@ -848,9 +1019,7 @@ def negentropy(c: Partition) -> float:
     logdets = _cluster_logdets(c, "cluster covariance")
     share = c.sizes / c.n
     log_cov_k = logdets - c.p * np.log(c.sizes - 1.0)
-    log_cov = _spd_logdet(c.tss_matrix, "total covariance", f"p={c.p}, N={c.n}") - c.p * math.log(
-        c.n - 1.0
-    )
+    log_cov = _total_logdet(c, "total covariance") - c.p * math.log(c.n - 1.0)
     return float(0.5 * np.sum(share * log_cov_k) - 0.5 * log_cov - np.sum(share * np.log(share)))
 
 
@@ -864,8 +1033,8 @@ def niva(c: Partition) -> float:
 
     Range [0, inf); lower is better.
 
-    Undefined when every cluster is a singleton, or when the denominator is 0 (points of
-    different clusters coincide).
+    Undefined when every cluster is a singleton, or when the denominator is 0 or
+    floating-point noise at the data's scale (points of different clusters coincide).
 
     References
     ----------
@@ -879,8 +1048,10 @@ def niva(c: Partition) -> float:
     nearest_other = c.group_sum(_others_masked(pairs.min_to, c.codes, np.inf).min(axis=0))
     nearest_other = nearest_other / c.sizes
     denominator = float(np.sum(nearest_other[usable]))
-    if denominator == 0.0:
-        raise Undefined("points of different clusters coincide")
+    if c.is_noise(denominator):
+        raise Undefined(
+            "points of different clusters coincide: " + _noise(c, "the denominator", denominator)
+        )
     return float(np.sum(nearest_own[usable])) / denominator
 
 

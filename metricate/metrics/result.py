@@ -28,6 +28,8 @@ class EvaluationResult:
     metrics: list[MetricValue]
     metadata: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # <metric>_norm against a run's reference (metricate.evaluate(..., reference=...)).
+    normalized: dict[str, float] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> MetricValue:
         for metric in self.metrics:
@@ -48,15 +50,21 @@ class EvaluationResult:
 
     def to_dataframe(self) -> pd.DataFrame:
         frame = pd.DataFrame([asdict(m) for m in self.metrics])
+        if self.normalized:
+            frame.insert(2, "normalized", [self.normalized.get(m.name) for m in self.metrics])
+            frame = frame.astype({"normalized": "float64"})
         return frame.astype({"value": "float64", "computed": "bool"})
 
     def to_dict(self) -> dict[str, Any]:
+        metrics = []
+        for m in self.metrics:
+            entry = {**asdict(m), "value": _finite(m.value)}
+            if self.normalized:
+                entry["normalized"] = _finite(self.normalized.get(m.name))
+            metrics.append(entry)
         return {
             "metadata": self.metadata,
-            "metrics": [
-                {**asdict(m), "value": m.value if math.isfinite(m.value) else None}
-                for m in self.metrics
-            ],
+            "metrics": metrics,
             "metrics_computed": self.metrics_computed,
             "metrics_failed": self.metrics_failed,
             "warnings": list(self.warnings),
@@ -70,9 +78,17 @@ class EvaluationResult:
 
     def __str__(self) -> str:
         width = max(len(m.name) for m in self.metrics)
-        lines = [f"{'metric':<{width}}  {'value':>14}  better  range"]
+        norm_head = f"  {'normalized':>10}" if self.normalized else ""
+        lines = [f"{'metric':<{width}}  {'value':>14}{norm_head}  better  range"]
         for m in self.metrics:
             shown = f"{m.value:14.6g}" if m.computed else f"{'-':>14}"
+            if self.normalized:
+                norm = _finite(self.normalized.get(m.name))
+                shown += f"  {norm:10.3f}" if norm is not None else f"  {'-':>10}"
             note = "" if m.computed else f"  ({m.reason})"
             lines.append(f"{m.name:<{width}}  {shown}  {m.direction:<6}  {m.range}{note}")
         return "\n".join(lines)
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None

@@ -11,6 +11,7 @@ from typing import Any
 from metricate.options import GenerationOptions
 from metricate.training.normalize import normalize_metrics
 from metricate.training.outcome import FileOutcome
+from metricate.training.reference import build_reference
 from metricate.training.result import TrainingDataResult
 from metricate.training.schema import METRIC_COLUMNS
 from metricate.version import __version__
@@ -45,6 +46,8 @@ def assemble_result(
         "variants_attempted": sum(o.variants_attempted for o in ordered),
         "variants_produced": sum(o.variants_produced for o in ordered),
         "normalize_seconds": round(time.perf_counter() - clock, 3),
+        # What normalizes a clustering that is not in this run (normalize_metrics).
+        "reference": build_reference(TrainingDataResult(records).to_dataframe(), METRIC_COLUMNS),
         **(extra_metadata or {}),
     }
     return TrainingDataResult(

@@ -7,15 +7,16 @@ calls ``process_file``; ``assemble_result`` then joins the outcomes.
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from metricate.degradations import Variant, build_variants, write_variant_csv
 from metricate.errors import MetricateError
 from metricate.io.load import Clustering, load_clustering
 from metricate.metrics import PointSet
-from metricate.options import GenerationOptions
+from metricate.options import GenerationOptions, clustering_name
 from metricate.training.outcome import FileOutcome
 from metricate.training.scoring import Progress, VersionScorer, score_versions
 
@@ -76,14 +77,17 @@ def _process(
     scorer = VersionScorer(
         clustering=clustering,
         points=PointSet(clustering.points, large_n=options.large_n),
-        base={"clustering_name": Path(path).stem, "topic": options.topic_for(path)},
+        base={"clustering_name": clustering_name(path), "topic": options.topic_for(path)},
         exclude=options.exclude,
         force_all=options.force_all,
         progress=progress,
     )
-    for record, warnings in score_versions(scorer, variants, timing):
-        outcome.records.append(record)
-        outcome.warnings.extend(warnings)
+    scored = score_versions(scorer, variants, timing)
+    outcome.records.extend(record for record, _ in scored)
+    names = ["original", *(v.name for v in variants)]
+    outcome.warnings.extend(
+        grouped_warnings(str(path), zip(names, (w for _, w in scored), strict=True))
+    )
     if options.degraded_dir is not None:
         _write_degraded(clustering, variants, Path(options.degraded_dir), timing)
     timing["total"] = time.perf_counter() - started
@@ -99,7 +103,16 @@ def _degrade(
 ) -> list[Variant]:
     clock = time.perf_counter()
     variants, warnings = build_variants(clustering, options.plan)
-    outcome.warnings.extend(warnings)
+    if warnings:
+        # One line for the file: every variant not produced, and why.
+        reasons = "; ".join(
+            "{} ({})".format(*w.removeprefix(f"{clustering.path}: ").split(": not produced, ", 1))
+            for w in warnings
+        )
+        outcome.warnings.append(
+            f"{clustering.path}: {len(warnings)} of {options.plan.n_variants} variants "
+            f"not produced: {reasons}"
+        )
     outcome.variants_attempted = options.plan.n_variants
     outcome.variants_produced = len(variants)
     timing["degrade"] = time.perf_counter() - clock
@@ -111,8 +124,35 @@ def _write_degraded(
 ) -> None:
     clock = time.perf_counter()
     for variant in variants:
-        write_variant_csv(variant, clustering, directory / clustering.path.stem / variant.file_name)
+        folder = directory / clustering_name(clustering.path)
+        write_variant_csv(variant, clustering, folder / variant.file_name)
     timing["write_degraded"] = time.perf_counter() - clock
+
+
+def grouped_warnings(path: str, named: Iterable[tuple[str, list[str]]]) -> list[str]:
+    """One line per (file, reason): versions whose warnings differ only in their
+    figures share one line, with how many versions it concerns and the first one's
+    figures; a lone warning names its version."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    total = 0
+    for name, warnings in named:
+        total += 1
+        for warning in warnings:
+            groups.setdefault(_FIGURES.sub("#", warning), []).append((name, warning))
+    lines = []
+    for members in groups.values():
+        name, warning = members[0]
+        if len(members) == 1:
+            lines.append(f"{path}: {name}: {warning}")
+        else:
+            lines.append(
+                f"{path}: {warning} (in {len(members)} of {total} versions; "
+                f"the figures are {name}'s)"
+            )
+    return lines
+
+
+_FIGURES = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 
 
 def _rounded(timing: Mapping[str, float]) -> dict[str, float]:

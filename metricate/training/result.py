@@ -93,11 +93,11 @@ class TrainingDataResult:
         files = meta.get("files", [])
         failed = [f for f in files if f.get("status") != "ok"]
         lines = [
-            f"{len(self.records)} rows: {self.n_originals} originals, "
-            f"{self.n_degraded} degraded versions",
-            f"{len(files) - len(failed)} of {len(files)} files processed"
+            f"{_count(len(self.records), 'row')}: {_count(self.n_originals, 'original')}, "
+            f"{_count(self.n_degraded, 'degraded version')}",
+            f"{len(files) - len(failed)} of {_count(len(files), 'file')} processed"
             + (f", {len(failed)} failed" if failed else ""),
-            f"{len(self.warnings)} warnings, {len(self.errors)} errors",
+            f"{_count(len(self.warnings), 'warning')}, {_count(len(self.errors), 'error')}",
         ]
         if "seconds" in meta:
             lines.append(f"{meta['seconds']:.1f} s in total")
@@ -133,6 +133,11 @@ def read_audit(path: str | Path) -> dict[str, Any]:
     """The metadata, warnings and errors stored in a Parquet file written by metricate."""
     raw = pq.read_schema(path).metadata or {}
     return json.loads(raw[PARQUET_METADATA_KEY])
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 row``, ``2 rows``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _finite(value: Any) -> Any:

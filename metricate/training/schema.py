@@ -1,4 +1,5 @@
-"""The training table's columns, in order (74 by default; see ``docs/table.md``)."""
+"""The training table's columns, in order (78: the spec's 74, then 4 that say what each
+version is; see ``docs/table.md``)."""
 
 from __future__ import annotations
 
@@ -16,14 +17,28 @@ LEADING_COLUMNS: tuple[str, ...] = (
     "degradation_type",
     "degradation_level",
 )
+# After the spec's 74: what a version actually is, so that labels can be audited.
+AUDIT_COLUMNS: tuple[str, ...] = ("achieved_fraction", "points_affected", "n_dims", "variant_kind")
 COLUMNS: tuple[str, ...] = (
-    LEADING_COLUMNS + METRIC_COLUMNS + ("metrics_computed", "metrics_failed") + NORM_COLUMNS
+    LEADING_COLUMNS
+    + METRIC_COLUMNS
+    + ("metrics_computed", "metrics_failed")
+    + NORM_COLUMNS
+    + AUDIT_COLUMNS
 )
-INTEGER_COLUMNS = ("n_clusters", "n_samples", "quality", "metrics_computed")
+INTEGER_COLUMNS = (
+    "n_clusters",
+    "n_samples",
+    "quality",
+    "metrics_computed",
+    "points_affected",
+    "n_dims",
+)
 STRING_COLUMNS = (
     "clustering_name",
     "topic",
     "degradation_type",
     "degradation_level",
     "metrics_failed",
+    "variant_kind",
 )

@@ -24,7 +24,7 @@ from metricate.parallel import parallel_map
 from metricate.training.schema import METRIC_COLUMNS
 
 Progress = Callable[[int], None]
-# One version's record and its warnings.
+# One version's record and its evaluation's warnings (not yet naming the file).
 Scored = tuple[dict[str, Any], list[str]]
 
 ORIGINAL_LABELS = {
@@ -32,6 +32,9 @@ ORIGINAL_LABELS = {
     "quality_score": 1.0,
     "degradation_type": None,
     "degradation_level": None,
+    "achieved_fraction": 0.0,
+    "points_affected": 0,
+    "variant_kind": "original",
 }
 
 
@@ -71,9 +74,7 @@ class VersionScorer:
     force_all: bool
     progress: Progress | None = None
 
-    def score(
-        self, point_set: PointSet, labels: Any, labelling: dict[str, Any], where: str
-    ) -> Scored:
+    def score(self, point_set: PointSet, labels: Any, labelling: dict[str, Any]) -> Scored:
         result = point_set.evaluate(labels, exclude=self.exclude, force_all=self.force_all)
         values = result.values()
         if self.progress is not None:
@@ -86,22 +87,27 @@ class VersionScorer:
             **{metric: values[metric] for metric in METRIC_COLUMNS},
             "metrics_computed": result.metrics_computed,
             "metrics_failed": ",".join(result.metrics_failed),
+            "n_dims": self.clustering.n_dimensions,
         }
-        return record, [f"{where}: {w}" for w in result.warnings]
+        return record, list(result.warnings)
 
     def original(self) -> Scored:
         labels = self.clustering.point_labels
-        return self.score(self.points, labels, ORIGINAL_LABELS, str(self.clustering.path))
+        return self.score(self.points, labels, ORIGINAL_LABELS)
 
     def variant(self, variant: Variant) -> Scored:
         point_set, labels = scoring_input(variant, self.clustering, self.points)
+        # Labelled with what was done, not what was asked: 1 - the achieved fraction.
         labelling = {
             "quality": 0,
             "quality_score": variant.quality_score,
             "degradation_type": variant.type,
             "degradation_level": variant.level,
+            "achieved_fraction": variant.achieved_fraction,
+            "points_affected": variant.points_affected,
+            "variant_kind": variant.kind,
         }
-        return self.score(point_set, labels, labelling, f"{self.clustering.path}: {variant.name}")
+        return self.score(point_set, labels, labelling)
 
 
 def score_versions(

@@ -22,6 +22,12 @@ from producer.options import one_line_errors, reading_options, scoring_options
 @scoring_options
 @reading_options
 @click.option("--reference-col", help="Column of true labels: adds the 4 external indices.")
+@click.option(
+    "--reference",
+    type=click.Path(dir_okay=False),
+    help="A training table (.parquet) or its .run.json: adds each index's _norm value "
+    "against that run.",
+)
 @one_line_errors
 def evaluate(
     csv: str,
@@ -32,6 +38,7 @@ def evaluate(
     label_col: str | None,
     embedding_cols: tuple[str, ...] | None,
     reference_col: str | None,
+    reference: str | None,
 ) -> None:
     """Score one clustering CSV on every validity index."""
     result = evaluate_file(
@@ -42,6 +49,7 @@ def evaluate(
         label_col=label_col,
         embedding_cols=embedding_cols,
         reference_col=reference_col,
+        reference=reference,
     )
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)

@@ -99,6 +99,8 @@ def generate(
     )
     paths = validated_inputs(inputs)
     if broker:
+        if os.environ.get("METRICATE_BROKER_URL") == broker and "--broker" not in sys.argv:
+            click.echo("METRICATE_BROKER_URL is set: sending the files to workers", err=True)
         command = " ".join(["metricate", *sys.argv[1:]])
         command = command.replace(f" --run-id {run_id}", "").replace(f" --run-id={run_id}", "")
         with service_errors():
@@ -117,6 +119,12 @@ def generate(
         raise InvalidOptionError(
             "--run-id, --no-wait and --shared-storage need a broker (--broker)"
         )
+    click.echo(
+        f"running {len(paths)} file{'s' if len(paths) != 1 else ''} here on {jobs} "
+        f"core{'s' if jobs != 1 else ''} (no broker; --broker or METRICATE_BROKER_URL "
+        "sends them to workers)",
+        err=True,
+    )
     with RunProgress(len(paths), options.versions_per_file) as progress:
         result = run_local(
             paths,
@@ -129,7 +137,8 @@ def generate(
         )
     result.write(out)
     click.echo(result.summary())
-    click.echo(f"wrote {out} and {out.name}.run.json")
+    run_json = out.with_name(out.name + ".run.json")
+    click.echo(f"wrote {out.absolute()} and {run_json.absolute()}")
     if result.errors:
         sys.exit(1)
 
