@@ -145,7 +145,15 @@ INTERNAL_METRICS: tuple[Metric, ...] = (
         internal.cop,
         "centroid spread over farthest-neighbour separation",
     ),
-    _m("S_Dbw", "lower", 0, INF, False, internal.s_dbw, "scattering plus inter-cluster density"),
+    _m(
+        "S_Dbw",
+        "lower",
+        0,
+        INF,
+        False,
+        internal.s_dbw,
+        "scattering plus inter-cluster density (no point near a pair: no density)",
+    ),
     _m("Det Ratio", "higher", 0, INF, False, internal.det_ratio, "det T over det WG"),
     _m(
         "Gamma",
