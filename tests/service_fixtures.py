@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import signal
@@ -9,6 +10,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -190,3 +193,15 @@ def running(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
     except (FileNotFoundError, ProcessLookupError):
         return False
+
+
+def flower_status(port: int, auth: str | None, timeout: float = 10) -> int:
+    """The HTTP status of Flower's /api/workers on this machine (0: nothing answers)."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/workers")
+    if auth:
+        request.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return int(response.status)
+    except (urllib.error.HTTPError, urllib.error.URLError, ConnectionError) as error:
+        return int(getattr(error, "code", 0))

@@ -6,21 +6,18 @@ without registry access. Without an engine these tests skip, and fail under CI=t
 
 from __future__ import annotations
 
-import base64
 import os
 import shutil
 import socket
 import subprocess
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from service_fixtures import write_blobs
+from service_fixtures import flower_status, write_blobs
 
 from metricate.options import GenerationOptions
 from metricate.training import run_local
@@ -123,17 +120,6 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
         yield running
     finally:
         running("down", "--volumes", "--remove-orphans", "--timeout", "5", timeout=120)
-
-
-def flower_status(port: int, auth: str | None) -> int:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/workers")
-    if auth:
-        request.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        return int(error.code)
 
 
 def test_the_stack_builds_runs_and_matches_local_mode(stack, tmp_path):

@@ -4,20 +4,24 @@ Flower and a distributed run of the bundled example on the real Redis."""
 
 from __future__ import annotations
 
-import base64
 import os
 import shutil
 import signal
 import socket
 import subprocess
-import urllib.error
-import urllib.request
 import venv
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from service_fixtures import clean_keys, redis_or_skip, service_env, unique, wait_for
+from service_fixtures import (
+    clean_keys,
+    flower_status,
+    redis_or_skip,
+    service_env,
+    unique,
+    wait_for,
+)
 
 from metricate.options import GenerationOptions
 from metricate.training import run_local
@@ -60,17 +64,6 @@ def stopped(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(5)
-
-
-def flower_status(port: int, auth: str | None) -> int:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/workers")
-    if auth:
-        request.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return int(response.status)
-    except (urllib.error.HTTPError, urllib.error.URLError, ConnectionError) as error:
-        return int(getattr(error, "code", 0))
 
 
 def test_a_plain_install_runs_worker_flower_and_a_distributed_run(installed, tmp_path):
