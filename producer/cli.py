@@ -5,21 +5,67 @@ Errors are one line on stderr and a non-zero exit, never a traceback.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 
 import click
 
-from producer.commands.degrade import degrade
-from producer.commands.evaluate import evaluate
-from producer.commands.generate import generate
-from producer.commands.listing import list_group
-from producer.commands.service import collect, flower, status, worker
+# Each command, where it lives, and its one-line help. A command's module (and with it
+# numpy, pandas, Celery...) is imported only when that command runs, so `metricate
+# --help` starts at once; tests/test_cli.py checks these lines against the commands.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "evaluate": (
+        "producer.commands.evaluate:evaluate",
+        "Score one clustering CSV on every validity index.",
+    ),
+    "list": (
+        "producer.commands.listing:list_group",
+        "List what metricate knows: metrics or degradations.",
+    ),
+    "degrade": (
+        "producer.commands.degrade:degrade",
+        "Write degraded versions of one clustering CSV to OUTDIR.",
+    ),
+    "generate": (
+        "producer.commands.generate:generate",
+        "Degrade and score clusterings into one training table.",
+    ),
+    "status": ("producer.commands.service:status", "Show how far a distributed run is."),
+    "collect": (
+        "producer.commands.service:collect",
+        "Write a finished run's table from Redis to OUTPUT.",
+    ),
+    "worker": (
+        "producer.commands.service:worker",
+        "Start a Celery worker with the project's settings.",
+    ),
+    "flower": (
+        "producer.commands.service:flower",
+        "Start Flower, the monitor of workers and tasks.",
+    ),
+}
 
 
 class MetricateGroup(click.Group):
-    """The command group; a reader that goes away (`metricate list metrics | head`)
-    ends the command quietly with exit code 0 (click would say 1)."""
+    """The command group: commands loaded when they run (see ``COMMANDS``); a reader that
+    goes away (`metricate list metrics | head`) ends a command quietly with exit code 0
+    (click would say 1)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attribute = COMMANDS[name][0].split(":")
+        command = getattr(importlib.import_module(module), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, short) for name, (_, short) in COMMANDS.items()])
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -38,10 +84,6 @@ class MetricateGroup(click.Group):
 @click.version_option(package_name="metricate")
 def cli() -> None:
     """Turn good clusterings into labelled training data about clustering quality."""
-
-
-for command in (evaluate, list_group, degrade, generate, status, collect, worker, flower):
-    cli.add_command(command)
 
 
 def main() -> None:
