@@ -8,6 +8,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import pandas as pd
+
 from metricate.options import GenerationOptions
 from metricate.training.normalize import normalize_metrics
 from metricate.training.outcome import FileOutcome
@@ -30,7 +32,8 @@ def assemble_result(
     clock = time.perf_counter()
     ordered = sorted(outcomes, key=lambda o: o.file)
     records = [r for o in ordered for r in o.records]
-    _add_normalized(records)
+    raw = TrainingDataResult(records).to_dataframe()[list(METRIC_COLUMNS)]
+    _add_normalized(records, raw)
     finished = datetime.now(UTC).isoformat(timespec="seconds")
     metadata: dict[str, Any] = {
         "run_id": run_id or uuid.uuid4().hex[:12],
@@ -47,7 +50,7 @@ def assemble_result(
         "variants_produced": sum(o.variants_produced for o in ordered),
         "normalize_seconds": round(time.perf_counter() - clock, 3),
         # What normalizes a clustering that is not in this run (normalize_metrics).
-        "reference": build_reference(TrainingDataResult(records).to_dataframe(), METRIC_COLUMNS),
+        "reference": build_reference(raw, METRIC_COLUMNS),
         **(extra_metadata or {}),
     }
     return TrainingDataResult(
@@ -58,10 +61,10 @@ def assemble_result(
     )
 
 
-def _add_normalized(records: list[dict[str, Any]]) -> None:
-    """Each record gets its ``<metric>_norm`` values, ranked over all ``records``."""
-    table = TrainingDataResult(records).to_dataframe()
-    normalized = normalize_metrics(table[list(METRIC_COLUMNS)], METRIC_COLUMNS)
+def _add_normalized(records: list[dict[str, Any]], raw: pd.DataFrame) -> None:
+    """Each record gets its ``<metric>_norm`` values, ranked over all rows of ``raw``
+    (the records' raw metric columns, in the same order)."""
+    normalized = normalize_metrics(raw, METRIC_COLUMNS)
     for name in METRIC_COLUMNS:
         column = normalized[f"{name}_norm"].to_numpy()
         for record, value in zip(records, column, strict=True):
