@@ -19,9 +19,9 @@ import click
 from metricate.defaults import DEFAULT_LARGE_N, DEFAULT_SEED
 from metricate.degradations import DEFAULT_LEVELS
 from metricate.errors import InvalidOptionError, MetricateError
+from metricate.training.result import output_suffix
 
 F = TypeVar("F", bound=Callable[..., Any])
-OUTPUT_SUFFIXES = (".parquet", ".csv")
 
 
 def one_line_errors(function: F) -> F:
@@ -58,8 +58,7 @@ def check_output(path: str) -> Path:
     out = Path(path)
     if out.is_dir():
         raise InvalidOptionError(f"{path}: is a folder; name a file ending in .parquet or .csv")
-    if out.suffix.lower() not in OUTPUT_SUFFIXES:
-        raise InvalidOptionError(f"{path}: output must end in .parquet or .csv")
+    output_suffix(out)
     if out.exists() and not os.access(out, os.W_OK):
         raise InvalidOptionError(f"{path}: exists and cannot be overwritten")
     folder = out.absolute().parent

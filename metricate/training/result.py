@@ -70,9 +70,7 @@ class TrainingDataResult:
     def write(self, path: str | Path) -> Path:
         """Write ``path`` (.parquet or .csv by extension) and ``<path>.run.json``."""
         path = Path(path)
-        suffix = path.suffix.lower()
-        if suffix not in (".parquet", ".csv"):
-            raise InvalidOptionError(f"{path}: output must end in .parquet or .csv")
+        suffix = output_suffix(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         if suffix == ".parquet":
             self.to_parquet(path)
@@ -105,13 +103,19 @@ class TrainingDataResult:
         return "\n".join(lines)
 
 
+def output_suffix(path: str | Path) -> str:
+    """``.parquet`` or ``.csv``, the formats a table is written in; else an error."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".parquet", ".csv"):
+        raise InvalidOptionError(f"{path}: output must end in .parquet or .csv")
+    return suffix
+
+
 def write_parquet_bytes(data: bytes, path: str | Path) -> Path:
     """Write a table stored with ``to_parquet_bytes`` to ``path`` (.parquet as is, .csv
     converted) and ``<path>.run.json``: the same files ``TrainingDataResult.write`` gives."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in (".parquet", ".csv"):
-        raise InvalidOptionError(f"{path}: output must end in .parquet or .csv")
+    suffix = output_suffix(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".parquet":
         atomic_write(path, lambda tmp: tmp.write_bytes(data))
