@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from metricate.defaults import DEFAULT_LARGE_N, DEFAULT_SEED
+from metricate.defaults import DEFAULT_LARGE_N, DEFAULT_MEMORY_BUDGET, DEFAULT_SEED
 from metricate.degradations.levels import Level
 from metricate.degradations.plan import VariantPlan
 from metricate.errors import InvalidOptionError
+from metricate.memory import parse_size
 from metricate.metrics import METRICS, MetricNames, check_metric_names
 
 TOPIC_SUFFIXES = ("_clustering", "_dataset", "_clusters", "_data")
@@ -29,6 +30,8 @@ class GenerationOptions:
     exclude: MetricNames = MetricNames()
     force_all: bool = False
     large_n: int = DEFAULT_LARGE_N
+    # Bytes one file's scoring may hold (the whole process counted).
+    memory_budget: int = DEFAULT_MEMORY_BUDGET
     label_col: str | None = None
     # None: detected. One name may be a string-array column.
     embedding_cols: tuple[str, ...] | None = None
@@ -46,6 +49,7 @@ class GenerationOptions:
         exclude: Iterable[str] | None = None,
         force_all: bool = False,
         large_n: int = DEFAULT_LARGE_N,
+        memory_budget: int | str = DEFAULT_MEMORY_BUDGET,
         label_col: str | None = None,
         embedding_cols: str | Iterable[str] | None = None,
         topic: str | None = None,
@@ -69,6 +73,7 @@ class GenerationOptions:
             exclude=check_metric_names(exclude),
             force_all=bool(force_all),
             large_n=large_n,
+            memory_budget=parse_size(memory_budget),
             label_col=label_col,
             embedding_cols=embedding_cols,
             topic=topic,
@@ -85,6 +90,7 @@ class GenerationOptions:
             "exclude": [m.name for m in METRICS if m.name in self.exclude],
             "force_all": self.force_all,
             "large_n": self.large_n,
+            "memory_budget": self.memory_budget,
             "label_col": self.label_col,
             "embedding_cols": None if self.embedding_cols is None else list(self.embedding_cols),
             "topic": self.topic,

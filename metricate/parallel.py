@@ -1,14 +1,20 @@
 """The library's thread budget: how many threads one process may use, set in one place.
 
-scipy's ``cdist`` and numpy's sorts and reductions release the GIL, so a few threads
-use every core without copying data into other processes. The budget is read once
-from ``METRICATE_THREADS`` (default: the number of cores, at most 4); the local
+scipy's ``cdist`` and numpy's sorts, gathers and reductions release the GIL, so a few
+threads use every core without copying data into other processes. The budget is read
+once from ``METRICATE_THREADS`` (default: the number of cores, at most 4); the local
 process pool and Celery workers set it per process with ``set_thread_count``.
+
+Nested work shares the budget: ``parallel_map`` runs its items on at most the budget's
+threads and gives each item an equal share of it, so code called inside an item (a
+sort split across threads, a second ``parallel_map``) never starts more threads than
+the process was granted.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -27,11 +33,13 @@ def _from_environment() -> int:
 
 
 _threads = _from_environment()
+# The share of the budget of a thread started by parallel_map (unset: the process's).
+_share = threading.local()
 
 
 def thread_count() -> int:
-    """Threads the library may use in this process."""
-    return _threads
+    """Threads the calling code may use: the process's budget, or its share of it."""
+    return int(getattr(_share, "threads", _threads))
 
 
 def set_thread_count(count: int) -> None:
@@ -51,9 +59,91 @@ def thread_budget(count: int) -> Iterator[None]:
         set_thread_count(previous)
 
 
-def parallel_map(function: Callable[..., _T], items: Sequence[object]) -> list[_T]:
-    """Run ``function`` over ``items`` on the budget's threads, results in order."""
-    if _threads == 1 or len(items) < 2:
+def parallel_map(
+    function: Callable[..., _T], items: Sequence[object], workers: int | None = None
+) -> list[_T]:
+    """Run ``function`` over ``items`` on the budget's threads (at most ``workers``),
+    results in order.
+
+    Each item runs with ``budget // threads`` threads of its own (at least 1), so work
+    nested inside it stays within the budget.
+    """
+    budget = thread_count()
+    workers = min(budget, len(items), workers or budget)
+    if workers <= 1:
         return [function(item) for item in items]
-    with ThreadPoolExecutor(min(_threads, len(items))) as pool:
-        return list(pool.map(function, items))
+    share = max(1, budget // workers)
+
+    def run(item: object) -> _T:
+        _share.threads = share
+        try:
+            return function(item)
+        finally:
+            del _share.threads
+
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(run, items))
+
+
+def bounded_map(
+    function: Callable[..., _T], items: Sequence[object], costs: Sequence[int], limit: int
+) -> list[_T]:
+    """Run ``function`` over ``items`` on the budget's threads, results in order, starting
+    the next item only while the costs of the running ones and its own stay within
+    ``limit`` (one item always runs, whatever its cost).
+
+    An item gets the threads free when it starts: all of them when nothing else runs and
+    the next item could not join it, an equal share otherwise.
+    """
+    budget = thread_count()
+    if budget == 1 or len(items) < 2:
+        return [function(item) for item in items]
+    results: list[_T | None] = [None] * len(items)
+    errors: list[BaseException] = []
+    gate = threading.Condition()
+    state = {"next": 0, "cost": 0, "threads": 0, "running": 0}
+
+    def fits(index: int) -> bool:
+        return state["running"] == 0 or (
+            state["threads"] < budget and state["cost"] + costs[index] <= limit
+        )
+
+    def worker() -> None:
+        while True:
+            with gate:
+                while state["next"] < len(items) and not fits(state["next"]) and not errors:
+                    gate.wait()
+                index = state["next"]
+                if index >= len(items) or errors:
+                    return
+                state["next"] += 1
+                following = index + 1
+                alone = state["running"] == 0 and not (
+                    following < len(items) and costs[index] + costs[following] <= limit
+                )
+                share = budget - state["threads"] if alone else max(1, budget // 2)
+                share = max(1, min(share, budget - state["threads"]))
+                state["cost"] += costs[index]
+                state["threads"] += share
+                state["running"] += 1
+            _share.threads = share
+            try:
+                results[index] = function(items[index])
+            except BaseException as error:  # noqa: BLE001 - re-raised in the caller
+                errors.append(error)
+            finally:
+                del _share.threads
+                with gate:
+                    state["cost"] -= costs[index]
+                    state["threads"] -= share
+                    state["running"] -= 1
+                    gate.notify_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(min(budget, len(items)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results  # type: ignore[return-value]

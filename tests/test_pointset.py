@@ -9,7 +9,8 @@ import pytest
 from sklearn.datasets import load_digits, make_blobs
 
 from metricate import InsufficientClustersError, InvalidOptionError, PointSet
-from metricate.metrics import INTERNAL_METRICS, pointset
+from metricate.metrics import INTERNAL_METRICS
+from metricate.metrics.pairing import RankedPairs
 
 PAIR_BASED = [m.name for m in INTERNAL_METRICS if m.needs_pairs]
 
@@ -48,10 +49,11 @@ def test_subset_reuses_the_parent_distances():
     X, y = blobs(200)
     parent = PointSet(X)
     parent.evaluate(y)
-    store = parent._store
+    source = parent._pairs
+    assert isinstance(source, RankedPairs)
     child = parent.subset(np.arange(150))
     child.evaluate(y[:150])
-    assert child.root is parent and parent._store is store and child._store is None
+    assert child.root is parent and parent._pairs is source and child._pairs is None
 
 
 def test_noise_labels_are_left_out():
@@ -159,40 +161,72 @@ def test_unknown_metric_name_is_an_error_listing_valid_names():
         PointSet(X).evaluate(y, exclude=["Nope"])
 
 
-def test_pair_metrics_skipped_above_large_n_with_one_warning():
+def test_above_large_n_pair_metrics_use_a_stratified_sample_the_same_for_every_labelling():
     X, y = blobs(300)
-    points = PointSet(X, large_n=200)
+    points = PointSet(X, large_n=200, seed=3)
     result = points.evaluate(y)
-    assert not points.has_distances
-    for name in PAIR_BASED:
-        assert not result[name].computed and "large_n=200" in result[name].reason
-    assert result.metrics_computed == 32 - len(PAIR_BASED)
-    assert "skipped 12 pair-based metrics" in result.warnings[0]
+    sample = points.sample_rows
+    assert sample is not None and sample.size == 200
+    assert np.all(np.diff(sample) > 0)
+    # Stratified: each cluster keeps its share of the points (75 of 300 -> 50 of 200).
+    assert list(np.bincount(y[sample])) == [50, 50, 50, 50]
+    assert result.sampled == PAIR_BASED
+    assert result.metadata["pair_sample_size"] == 200
+    assert (
+        "12 pair-based metrics computed on a stratified sample of 200 of 300"
+        in (result.warnings[0])
+    )
+    on_sample = PointSet(X[sample]).evaluate(y[sample])
+    everything = PointSet(X).evaluate(y)
+    for name in result.values():
+        # Pair-based values are the sample's, bit for bit; the others use every point.
+        expected = on_sample if name in PAIR_BASED else everything
+        assert result[name].value == expected[name].value, name
+    # A later labelling, and a subset, use the same sample.
+    swapped = np.roll(y, 7)
+    again = points.evaluate(swapped)
+    assert np.array_equal(points.sample_rows, sample)
+    assert (
+        again["Silhouette"].value
+        == PointSet(X[sample]).evaluate(swapped[sample])["Silhouette"].value
+    )
+    rows = np.arange(0, 300, 2)
+    kept = np.intersect1d(rows, sample)
+    sub = points.subset(rows).evaluate(y[rows])
+    assert sub["Gamma"].value == PointSet(X[kept]).evaluate(y[kept])["Gamma"].value
+    assert sub.metadata["pair_sample_size"] == kept.size
 
 
-@pytest.mark.parametrize(
-    "sorted_max, store", [(100, "StreamedDistances"), (1000, "SortedDistances")]
-)
-def test_above_the_in_memory_limit_values_match_in_memory(monkeypatch, sorted_max, store):
+def test_force_all_computes_pair_metrics_on_every_point_above_large_n():
+    X, y = blobs(300)
+    result = PointSet(X, large_n=200).evaluate(y, force_all=True)
+    assert result.sampled == [] and "pair_sample_size" not in result.metadata
+    same_values(result, PointSet(X).evaluate(y))
+
+
+@pytest.mark.parametrize("source", ["ranked", "once", "streamed"])
+def test_every_way_of_keeping_the_distances_gives_bit_identical_values(source):
     X, y = make_blobs(n_samples=500, n_features=3, centers=4, random_state=1)
     X = np.round(X, 1)  # ties among distances, to exercise exact tie counting
     labels = y.copy()
     labels[::7] = (labels[::7] + 1) % 4
-    in_memory = PointSet(X).evaluate(labels)
-    monkeypatch.setattr(pointset, "IN_MEMORY_MAX_POINTS", 100)
-    monkeypatch.setattr(pointset, "SORTED_MAX_POINTS", sorted_max)
-    big = PointSet(X, large_n=100)
-    result = big.evaluate(labels, force_all=True)
-    assert type(big.root._store).__name__ == store
-    assert not big.has_distances  # no N x N matrix
-    for name, value in in_memory.values().items():
-        assert result[name].value == pytest.approx(value, rel=1e-12, nan_ok=True), name
-    # and a subset of it
+    labels[::11] = -1
+    # pair_memory=0: nothing of size n^2 fits, the distances are streamed.
+    options = {
+        "ranked": {},
+        "once": {"single_use": True},
+        "streamed": {"pair_memory": 0},
+    }[source]
+    reference = PointSet(X).evaluate(labels)
+    points = PointSet(X, **options)
+    same_values(points.evaluate(labels), reference)
+    kinds = {"ranked": RankedPairs, "once": type(None), "streamed": type(None)}
+    assert isinstance(points._pairs, kinds[source])  # a once-used set lets its table go
     rows = np.arange(0, 500, 3)
-    sub = big.subset(rows).evaluate(labels[rows], force_all=True)
-    fresh = PointSet(X[rows]).evaluate(labels[rows])
-    for name, value in fresh.values().items():
-        assert sub[name].value == pytest.approx(value, rel=1e-12, nan_ok=True), name
+    same_values(
+        PointSet(X, **options).subset(rows).evaluate(labels[rows]),
+        PointSet(X[rows]).evaluate(labels[rows]),
+    )
 
 
 def test_one_cluster_is_an_error():
@@ -295,15 +329,10 @@ def test_values_bit_identical_whatever_the_thread_count():
     assert outputs[0] == outputs[1]
 
 
-def test_single_use_point_set_without_matrix_gives_bit_identical_values(monkeypatch):
-    monkeypatch.setattr(pointset, "SINGLE_USE_MATRIX_MAX_POINTS", 100)
+def test_a_single_use_set_scored_twice_gives_bit_identical_values():
     X, y = blobs(400, seed=9)
     X = np.round(X, 1)  # tied distances too
     once = PointSet(X, single_use=True)
     same_values(once.evaluate(y), PointSet(X).evaluate(y))
-    assert isinstance(once.root._store, pointset.CondensedDistances)
     other = np.roll(y, 5)
     same_values(once.evaluate(other), PointSet(X).evaluate(other))
-    noisy = y.copy()
-    noisy[::9] = -1
-    same_values(PointSet(X, single_use=True).evaluate(noisy), PointSet(X).evaluate(noisy))

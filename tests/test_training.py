@@ -81,9 +81,9 @@ def one_file_result(tmp_path_factory):
 # ---- schema and rows ----------------------------------------------------------------
 
 
-def test_one_clean_file_gives_73_rows_and_78_columns_in_spec_order(one_file_result):
+def test_one_clean_file_gives_73_rows_and_80_columns_in_spec_order(one_file_result):
     frame = one_file_result.to_dataframe()
-    assert frame.shape == (73, 78)
+    assert frame.shape == (73, 80)
     assert list(frame.columns) == SPEC_LEADING + list(METRIC_COLUMNS) + [
         "metrics_computed",
         "metrics_failed",
@@ -92,6 +92,8 @@ def test_one_clean_file_gives_73_rows_and_78_columns_in_spec_order(one_file_resu
         "points_affected",
         "n_dims",
         "variant_kind",
+        "metrics_sampled",
+        "pair_sample_size",
     ]
     assert list(frame.columns) == list(COLUMNS)
     assert one_file_result.n_originals == 1 and one_file_result.n_degraded == 72

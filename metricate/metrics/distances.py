@@ -1,349 +1,254 @@
-"""Pair distances of a point set, computed once and shared by every labelling.
+"""Pair distances of a point set: every pair once, stored by blocks of rows.
 
 Distances come from coordinate differences (scipy's ``cdist``, which gives the same
-bits as ``pdist``), never from the ``|x|^2 + |y|^2 - 2 x.y`` expansion: that one turns
-exact ties into near-ties and changes the concordance counts of Gamma, Tau and G-plus.
+bits as ``pdist`` whatever the shapes of the blocks it is called on), never from the
+``|x|^2 + |y|^2 - 2 x.y`` expansion: that one turns exact ties into near-ties and
+changes the concordance counts of Gamma, Tau and G-plus.
 
-Two stores share one interface:
+Layout (``PairLayout``): the n points are cut into blocks of ``BLOCK`` consecutive
+points. The pairs of block I with every later point form a rectangle (block I's rows
+by the points after it), stored row-major; the pairs inside block I are the strict
+upper triangle of its diagonal tile. A flat array holds every rectangle, then every
+triangle: the n(n-1)/2 pairs once each. The same layout addresses the distances
+(``DistanceTable``, 8 bytes a pair) and their ranks (``metricate.metrics.counting``).
 
-- ``InMemoryDistances`` keeps the N x N matrix and the sorted pair distances. A
-  labelling costs O(N^2) memory reads and no new distance; a subset of the points
-  (a removal variant) reuses both.
-- ``CondensedDistances`` keeps the N(N-1)/2 pair distances and a sorted copy but no
-  N x N matrix, for a point set scored once (a variant with new coordinates).
-- ``SortedDistances`` keeps only the sorted pair distances (for concordance counts)
-  and recomputes rows in blocks for every labelling: the middle ground between the
-  in-memory limit and ``large_n``.
-- ``StreamedDistances`` keeps nothing of size N^2: every request recomputes the
-  distances it needs in row blocks (memory proportional to N times the block size).
-  It is what ``force_all`` uses above ``large_n`` rows.
+What the indices read from it are columns: the distances from every point to the
+points of one block (n x BLOCK), assembled from the rectangles and the diagonal tile
+by block copies, and the distances of chosen pairs (the pairs within a cluster),
+addressed by ``PairLayout.positions``. ``ComputedColumns`` provides the same columns
+without storing anything of size n^2, recomputing them with ``cdist``.
 """
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
-from scipy.spatial.distance import cdist, pdist, squareform
+from scipy.spatial.distance import cdist
 
-from metricate.parallel import parallel_map, thread_count
+from metricate.parallel import parallel_map
 
-_ROW_BLOCK = 256
-_STREAM_ROW_BLOCK = 64
-
-
-def row_blocks(n: int, size: int = _ROW_BLOCK) -> list[tuple[int, int]]:
-    return [(start, min(n, start + size)) for start in range(0, n, size)]
+BLOCK = 256
 
 
-def condensed_offset(row: int, n: int) -> int:
-    """Index in ``pdist`` order of the pair (row, row + 1)."""
-    return row * n - row * (row + 1) // 2
+class PairLayout:
+    """Where each pair (i, j), i < j, of n points lies in the flat pair arrays."""
 
-
-def condensed_pair_distances(X: np.ndarray) -> np.ndarray:
-    """All pair distances in ``pdist`` order, computed in row blocks on the threads."""
-    n = X.shape[0]
-    condensed = np.empty(n * (n - 1) // 2, dtype=np.float64)
-
-    def fill(bounds: tuple[int, int]) -> None:
-        a, b = bounds
-        block = cdist(X[a:b], X[a:])
-        values = block[np.arange(a, n)[None, :] > np.arange(a, b)[:, None]]
-        start = condensed_offset(a, n)
-        condensed[start : start + values.size] = values
-
-    parallel_map(fill, row_blocks(n))
-    return condensed
-
-
-class InMemoryDistances:
-    """The N x N distance matrix and the sorted pair distances of one point set."""
-
-    def __init__(self, X: np.ndarray) -> None:
-        self.X = X
-        n = X.shape[0]
+    def __init__(self, n: int) -> None:
         self.n = n
-        self.square = np.empty((n, n), dtype=np.float64)
-        condensed = np.empty(n * (n - 1) // 2, dtype=np.float64)
-
-        def fill(bounds: tuple[int, int]) -> None:
-            a, b = bounds
-            block = cdist(X[a:b], X)
-            self.square[a:b] = block
-            # Row i contributes its entries j > i, contiguously, at its condensed offset.
-            upper = np.arange(n)[None, :] > np.arange(a, b)[:, None]
-            values = block[upper]
-            start = condensed_offset(a, n)
-            condensed[start : start + values.size] = values
-
-        parallel_map(fill, row_blocks(n))
-        # Sorting takes about as long as the distances; with a thread to spare in the
-        # budget it runs in the background while the first labelling's cluster
-        # reductions use the matrix. With one thread it runs here: one core means one.
-        self._sorted = condensed
-        self._ties: tuple[np.ndarray, np.ndarray] = (np.empty(0), np.empty(0, dtype=np.int64))
-        self._sorted_ready = threading.Event()
-        if thread_count() > 1:
-            threading.Thread(target=self._sort, daemon=True).start()
-        else:
-            self._sort()
-
-    def _sort(self) -> None:
-        # np.sort is several times faster than argsort; only the values are needed.
-        self._sorted.sort()
-        self._ties = tied_values(self._sorted)
-        self._sorted_ready.set()
-
-    def sorted_pairs(self) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
-        """The sorted pair distances, and the values that occur more than once with
-        their multiplicities."""
-        self._sorted_ready.wait()
-        return self._sorted, self._ties
-
-    def to_rows(self, rows: np.ndarray) -> np.ndarray:
-        """Distances from the points ``rows`` to every point (len(rows) x N)."""
-        return self.square[rows]
-
-    def within(self, rows: np.ndarray) -> np.ndarray:
-        """Condensed distances among the points ``rows`` (same bits as pdist)."""
-        return squareform(self.square[np.ix_(rows, rows)], checks=False)
-
-    def pair_counter(self, present: np.ndarray | None) -> PairCounter:
-        """Counts over the pairs of the ``present`` points (None: all points)."""
-        all_sorted, ties = self.sorted_pairs()
-        if present is None or present.size == self.n:
-            return PairCounter(all_sorted, ties)
-        removed = self._removed_pairs(present)
-        if removed is None:
-            own = self.within(present)
-            own.sort()
-            return PairCounter(own, tied_values(own))
-        return PairCounter(all_sorted, ties, removed)
-
-    def _removed_pairs(self, present: np.ndarray) -> np.ndarray | None:
-        """Sorted distances of the pairs touching a point outside ``present``, or
-        None when sorting the present pairs themselves is cheaper."""
-        keep = np.zeros(self.n, dtype=bool)
-        keep[present] = True
-        removed = np.flatnonzero(~keep)
-        n_present = present.size
-        n_removed_pairs = removed.size * n_present + removed.size * (removed.size - 1) // 2
-        if n_removed_pairs >= n_present * (n_present - 1) // 2:
-            return None
-        parts = [
-            self.square[np.ix_(removed, present)].ravel(),
-            squareform(self.square[np.ix_(removed, removed)], checks=False),
-        ]
-        out = np.concatenate(parts)
-        out.sort()
-        return out
-
-
-class PairCounter:
-    """How many pair distances of one set of points lie below, or at, given values.
-
-    ``sorted_values`` are the pair distances of a set of points in ascending order,
-    ``ties`` its repeated values with their multiplicities; ``removed`` (optional)
-    the sorted distances of the pairs to leave out (those touching a point removed
-    from the set), so a subset can reuse its parent's sorted distances.
-    """
-
-    chunk: int | None = 1 << 20  # values per call; None: all at once
-
-    def __init__(
-        self,
-        sorted_values: np.ndarray,
-        ties: tuple[np.ndarray, np.ndarray],
-        removed: np.ndarray | None = None,
-    ) -> None:
-        self.sorted_values = sorted_values
-        self.tied, self.tied_counts = ties
-        self.removed = removed
+        self.starts = np.arange(0, n, BLOCK, dtype=np.int64)
+        self.ends = np.minimum(self.starts + BLOCK, n)
+        sizes = self.ends - self.starts
+        self.sizes = sizes
+        rectangles = sizes * (n - self.ends)
+        triangles = sizes * (sizes - 1) // 2
+        self.rect_offsets = np.concatenate(([0], np.cumsum(rectangles))).astype(np.int64)
+        self.tri_offsets = self.rect_offsets[-1] + np.concatenate(
+            ([0], np.cumsum(triangles))
+        ).astype(np.int64)
+        self.n_pairs = n * (n - 1) // 2
 
     @property
-    def may_tie(self) -> bool:
-        return self.tied.size > 0
+    def n_blocks(self) -> int:
+        return int(self.starts.size)
 
-    def count(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """For values that are themselves pair distances of the set: how many pairs
-        lie strictly below each, and how many equal it (None when no two pair
-        distances are equal, so every multiplicity is 1)."""
-        less = _search(self.sorted_values, values)
-        if self.removed is not None:
-            less -= _search(self.removed, values)
-        if not self.may_tie:
-            return less, None
-        multiplicity = _multiplicity(values, self.tied, self.tied_counts)
-        if self.removed is not None:
-            hit = _members(self.tied, values)
-            if hit.any():
-                v = values[hit]
-                multiplicity[hit] -= np.searchsorted(self.removed, v, "right") - np.searchsorted(
-                    self.removed, v, "left"
-                )
-        return less, multiplicity
+    def rectangle(self, flat: np.ndarray, block: int) -> np.ndarray:
+        """Block ``block``'s pairs with the points after it, as a (rows x later) view."""
+        start, end = self.rect_offsets[block], self.rect_offsets[block + 1]
+        return flat[start:end].reshape(int(self.sizes[block]), self.n - int(self.ends[block]))
 
+    def triangle(self, flat: np.ndarray, block: int) -> np.ndarray:
+        """The pairs inside block ``block``, upper triangle in row-major order."""
+        return flat[self.tri_offsets[block] : self.tri_offsets[block + 1]]
 
-def tied_values(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The values occurring more than once in a sorted array, and how often."""
-    repeat = np.flatnonzero(sorted_values[1:] == sorted_values[:-1])
-    if repeat.size == 0:
-        return np.empty(0), np.empty(0, dtype=np.int64)
-    values, counts = unique_sorted(sorted_values[repeat])
-    return values, counts + 1
+    def points_of(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The pairs (i, j), i < j, at flat ``positions``: the inverse of the layout."""
+        positions = np.asarray(positions, dtype=np.int64)
+        i = np.empty(positions.size, dtype=np.int64)
+        j = np.empty(positions.size, dtype=np.int64)
+        rect = positions < self.tri_offsets[0]
+        pos = positions[rect]
+        block = np.searchsorted(self.rect_offsets, pos, "right") - 1
+        offset = pos - self.rect_offsets[block]
+        width = self.n - self.ends[block]
+        i[rect] = self.starts[block] + offset // width
+        j[rect] = self.ends[block] + offset % width
+        pos = positions[~rect]
+        block = np.searchsorted(self.tri_offsets, pos, "right") - 1
+        t = pos - self.tri_offsets[block]
+        size = self.sizes[block]
+        # Row a of an m x m upper triangle starts at a m - a (a + 1) / 2; solve for a,
+        # then correct the floating-point estimate by one either way.
+        root = np.sqrt((2.0 * size - 1) ** 2 - 8.0 * t)
+        a = np.floor(((2 * size - 1) - root) / 2).astype(np.int64)
+        row_start = a * size - a * (a + 1) // 2
+        a = np.where(row_start > t, a - 1, a)
+        row_start = a * size - a * (a + 1) // 2
+        nxt = (a + 1) * size - (a + 1) * (a + 2) // 2
+        a = np.where(nxt <= t, a + 1, a)
+        row_start = a * size - a * (a + 1) // 2
+        i[~rect] = self.starts[block] + a
+        j[~rect] = self.starts[block] + a + 1 + (t - row_start)
+        return i, j
 
-
-def unique_sorted(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(..., return_counts=True)`` for an array that is already sorted."""
-    if sorted_values.size == 0:
-        return sorted_values, np.empty(0, dtype=np.int64)
-    first = np.empty(sorted_values.size, dtype=bool)
-    first[0] = True
-    np.not_equal(sorted_values[1:], sorted_values[:-1], out=first[1:])
-    starts = np.flatnonzero(first)
-    counts = np.diff(np.append(starts, sorted_values.size))
-    return sorted_values[starts], counts
-
-
-def _members(tied: np.ndarray, values: np.ndarray) -> np.ndarray:
-    if tied.size == 0:
-        return np.zeros(values.size, dtype=bool)
-    idx = np.minimum(np.searchsorted(tied, values), tied.size - 1)
-    return tied[idx] == values
-
-
-def _multiplicity(values: np.ndarray, tied: np.ndarray, tied_counts: np.ndarray) -> np.ndarray:
-    multiplicity = np.ones(values.size, dtype=np.int64)
-    hit = _members(tied, values)
-    if hit.any():
-        multiplicity[hit] = tied_counts[np.searchsorted(tied, values[hit])]
-    return multiplicity
-
-
-def _search(sorted_values: np.ndarray, queries: np.ndarray) -> np.ndarray:
-    """searchsorted (left) split across threads: it releases the GIL."""
-    parts = np.array_split(queries, thread_count()) if queries.size > 100_000 else [queries]
-    found = parallel_map(lambda q: np.asarray(np.searchsorted(sorted_values, q, "left")), parts)
-    return np.concatenate(found) if len(found) > 1 else found[0]
-
-
-class CondensedDistances:
-    """Only the condensed pair distances, for a point set scored once (a variant with
-    new coordinates): 8 N(N-1)/2 bytes instead of the 12 N^2 of ``InMemoryDistances``.
-
-    Rows for the cluster reductions are gathered from the condensed vector; the
-    vector is then sorted in place for the concordance counts, after which the store
-    is ``spent`` and cannot serve another labelling.
-    """
-
-    def __init__(self, X: np.ndarray) -> None:
-        self.X = X
-        n = X.shape[0]
-        self.n = n
-        self.condensed = condensed_pair_distances(X)
-        idx = np.arange(n, dtype=np.int64)
-        # condensed index of the pair (i, j), i < j, is offsets[i] + j
-        self._offsets = idx * n - idx * (idx + 1) // 2 - idx - 1
-        self.spent = False
-
-    def to_rows(self, rows: np.ndarray) -> np.ndarray:
-        if self.spent:
-            raise RuntimeError("distance rows requested after the distances were sorted")
-        i = rows[:, None]
-        j = np.arange(self.n)[None, :]
-        index = np.where(j > i, self._offsets[i] + j, self._offsets[j] + i)
-        out = self.condensed[index]
-        out[np.arange(rows.size), rows] = 0.0
+    def split(self, points: np.ndarray) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """``points`` (ascending) by block: (block, positions in the block, the points
+        after the block, as columns of its rectangle)."""
+        cuts = np.searchsorted(points, self.starts)
+        ends = np.append(cuts[1:], points.size)
+        out = []
+        for block in np.flatnonzero(ends > cuts):
+            here = points[cuts[block] : ends[block]] - self.starts[block]
+            later = points[ends[block] :] - self.ends[block]
+            out.append((int(block), here, later))
         return out
 
-    def within(self, rows: np.ndarray) -> np.ndarray:
-        return squareform(self.to_rows(rows)[:, rows], checks=False)
 
-    def pair_counter(self, present: np.ndarray | None) -> PairCounter:
-        if present is not None and present.size < self.n:
-            own = self.within(present)
-            own.sort()
-            return PairCounter(own, tied_values(own))
-        if not self.spent:
-            self.condensed.sort()
-            self.spent = True
-        return PairCounter(self.condensed, tied_values(self.condensed))
+class PairArray:
+    """One value per pair in the ``PairLayout`` (a distance, a rank), with the full
+    diagonal tiles beside it, so that the pairs among or between sets of points are
+    gathered block by block (rectangle slices and tile slices), never pair by pair."""
+
+    def __init__(self, layout: PairLayout, flat: np.ndarray, tiles: list[np.ndarray]) -> None:
+        self.layout = layout
+        self.flat = flat
+        self.tiles = tiles
+
+    def column(self, block: int) -> np.ndarray:
+        """The values of the pairs of every point with the points of ``block``:
+        (n + 1) x size, the point itself 0, and a last row of zeros (padding)."""
+        layout = self.layout
+        n = layout.n
+        start, end = int(layout.starts[block]), int(layout.ends[block])
+        out = np.empty((n + 1, end - start), dtype=self.flat.dtype)
+        for before in range(block):
+            lo, hi = int(layout.starts[before]), int(layout.ends[before])
+            out[lo:hi] = layout.rectangle(self.flat, before)[:, start - hi : end - hi]
+        out[start:end] = self.tiles[block]
+        if end < n:
+            out[end:n] = layout.rectangle(self.flat, block).T
+        out[n] = 0
+        return out
+
+    def among(self, points: np.ndarray) -> np.ndarray:
+        """The values of every pair of ``points`` (ascending), in no particular order."""
+        parts = []
+        for block, here, later in self.layout.split(points):
+            if later.size:
+                rect = self.layout.rectangle(self.flat, block)
+                parts.append(rect[np.ix_(here, later)].ravel())
+            if here.size > 1:
+                upper = np.triu_indices(here.size, 1)
+                parts.append(self.tiles[block][np.ix_(here, here)][upper])
+        return np.concatenate(parts) if parts else np.empty(0, dtype=self.flat.dtype)
+
+    def between(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """The values of every pair (x, y), x in ``a``, y in ``b`` (ascending, disjoint)."""
+        layout = self.layout
+        parts = []
+        # A pair lies in the rectangle of its earlier point's block, or in a tile.
+        for first, second in ((a, b), (b, a)):
+            for block, here, _ in layout.split(first):
+                end = int(layout.ends[block])
+                later = second[np.searchsorted(second, end) :] - end
+                if later.size:
+                    rect = layout.rectangle(self.flat, block)
+                    parts.append(rect[np.ix_(here, later)].ravel())
+        in_b = {block: here for block, here, _ in layout.split(b)}
+        for block, here, _ in layout.split(a):
+            if block in in_b:
+                parts.append(self.tiles[block][np.ix_(here, in_b[block])].ravel())
+        return np.concatenate(parts) if parts else np.empty(0, dtype=self.flat.dtype)
 
 
-class StreamedDistances:
-    """Distances recomputed in row blocks on demand; nothing of size N^2 is kept."""
+class DistanceTable:
+    """The n(n-1)/2 pair distances of a point set, in the ``PairLayout``.
+
+    ``values`` is the flat array of distances; ``column(block)`` the distances from
+    every point to the points of one block. A table scored once may sort ``values`` in
+    place afterwards (``spend``), after which it no longer answers position queries.
+    """
+
+    def __init__(self, X: np.ndarray, extends: DistanceTable | None = None) -> None:
+        n = X.shape[0]
+        self.n = n
+        self.layout = PairLayout(n)
+        self.values = np.empty(self.layout.n_pairs, dtype=np.float64)
+        self.tiles: list[np.ndarray] = [np.empty(0)] * self.layout.n_blocks
+        self.spent = False
+        # ``extends``: a table of X's first points (noise added after them): its pairs
+        # are copied, only the pairs with a new point are computed.
+        parent = extends if extends is not None and not extends.spent and extends.n <= n else None
+        # Block 0 first: the rectangles shrink down the table, so threads stay busy.
+        parallel_map(lambda block: self._fill(X, block, parent), range(self.layout.n_blocks))
+
+    def _fill(self, X: np.ndarray, block: int, parent: DistanceTable | None) -> None:
+        layout = self.layout
+        start, end = int(layout.starts[block]), int(layout.ends[block])
+        old = 0 if parent is None else max(0, min(end, parent.n) - start)  # rows copied
+        if old == end - start:
+            assert parent is not None
+            tile = parent.tiles[block].copy()
+        else:
+            tile = cdist(X[start:end], X[start:end])
+        self.tiles[block] = tile
+        layout.triangle(self.values, block)[:] = tile[np.triu_indices(end - start, 1)]
+        if end == self.n:
+            return
+        rect = layout.rectangle(self.values, block)
+        if old == 0:
+            cdist(X[start:end], X[end:], out=rect)
+            return
+        assert parent is not None
+        kept = parent.n - end  # columns of the parent after this block (none if negative)
+        if kept > 0:
+            rect[:old, :kept] = parent.layout.rectangle(parent.values, block)
+            rect[:old, kept:] = cdist(X[start : start + old], X[parent.n :])
+        else:
+            rect[:old] = cdist(X[start : start + old], X[end:])
+        if old < end - start:
+            rect[old:] = cdist(X[start + old : end], X[end:])
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.values.nbytes + sum(t.nbytes for t in self.tiles))
+
+    def column(self, block: int) -> np.ndarray:
+        """Distances from every point to the points of ``block``: (n + 1) x size, the
+        last row zeros (padding for gathers)."""
+        if self.spent:
+            raise RuntimeError("distance columns requested after the table was sorted")
+        return self.pairs.column(block)
+
+    @property
+    def pairs(self) -> PairArray:
+        return PairArray(self.layout, self.values, self.tiles)
+
+    def among(self, points: np.ndarray) -> np.ndarray:
+        """The distances of every pair of ``points`` (ascending), in no particular order."""
+        return self.pairs.among(points)
+
+    def spend(self) -> np.ndarray:
+        """Sort the distances in place (for concordance counts) and return them."""
+        self.values.sort()
+        self.spent = True
+        self.tiles = []
+        return self.values
+
+
+class ComputedColumns:
+    """The same columns as ``DistanceTable``, recomputed by ``cdist`` on every request:
+    nothing of size n^2 is kept."""
 
     def __init__(self, X: np.ndarray) -> None:
         self.X = X
         self.n = X.shape[0]
+        self.layout = PairLayout(self.n)
 
-    def to_rows(self, rows: np.ndarray) -> np.ndarray:
-        return cdist(self.X[rows], self.X)
-
-    def within(self, rows: np.ndarray) -> np.ndarray:
-        return pdist(self.X[rows])
-
-    def pair_counter(self, present: np.ndarray | None) -> StreamedPairCounter:
-        return StreamedPairCounter(self.X if present is None else self.X[present])
-
-
-class StreamedPairCounter:
-    """Pair counts by streaming every pair distance once per call, in row blocks."""
-
-    chunk: int | None = None  # all values in one call: each call streams every pair
-    may_tie = True
-
-    def __init__(self, points: np.ndarray) -> None:
-        self.points = points
-
-    def count(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """For sorted values: pairs strictly below each, and pairs equal to each."""
-        points = self.points
-        n = points.shape[0]
-        # Histogram of every pair distance over the gaps between the query values; a
-        # cumulative sum turns it into the counts below each value. Blocks are taken
-        # a few at a time so memory stays at a few row blocks plus the histograms.
-        hist_less = np.zeros(values.size + 1, dtype=np.int64)
-        hist_less_equal = np.zeros(values.size + 1, dtype=np.int64)
-
-        def positions(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-            a, b = bounds
-            block = cdist(points[a:b], points[a:])
-            pair_values = block[np.arange(a, n)[None, :] > np.arange(a, b)[:, None]]
-            return (
-                np.searchsorted(values, pair_values, side="right"),
-                np.searchsorted(values, pair_values, side="left"),
-            )
-
-        blocks = row_blocks(n, _STREAM_ROW_BLOCK)
-        step = thread_count()
-        for first in range(0, len(blocks), step):
-            for right, left in parallel_map(positions, blocks[first : first + step]):
-                np.add.at(hist_less, right, 1)
-                np.add.at(hist_less_equal, left, 1)
-        less = np.cumsum(hist_less)[:-1]
-        return less, np.cumsum(hist_less_equal)[:-1] - less
+    def column(self, block: int) -> np.ndarray:
+        start, end = int(self.layout.starts[block]), int(self.layout.ends[block])
+        out = np.empty((self.n + 1, end - start))
+        cdist(self.X, self.X[start:end], out=out[: self.n])
+        out[self.n] = 0.0
+        return out
 
 
-class SortedDistances(StreamedDistances):
-    """Rows recomputed in blocks for every labelling, but the sorted pair distances
-    kept (8 N(N-1)/2 bytes): between the in-memory limit and ``large_n``, where
-    streaming the concordance counts would cost most of each labelling.
-    """
-
-    def __init__(self, X: np.ndarray) -> None:
-        super().__init__(X)
-        self._all = condensed_pair_distances(X)
-        self._all.sort()
-        self._counter = PairCounter(self._all, tied_values(self._all))
-
-    def pair_counter(self, present: np.ndarray | None) -> PairCounter:  # type: ignore[override]
-        if present is None or present.size == self.n:
-            return self._counter
-        own = self.within(present)
-        own.sort()
-        return PairCounter(own, tied_values(own))
-
-
-DistanceStore = InMemoryDistances | CondensedDistances | SortedDistances | StreamedDistances
+ColumnSource = DistanceTable | ComputedColumns

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Callable
 
 import numpy as np
 
@@ -71,16 +72,28 @@ def _own(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
 _CANCELLATION = 1e-9
 
 
-def _spd_logdet(matrix: np.ndarray, floor: float, what: str, detail: str) -> float:
+def _spd_logdet(
+    matrix: np.ndarray,
+    eigenvalues: Callable[[], np.ndarray],
+    rank: int,
+    floor: float,
+    what: str,
+    detail: str,
+) -> float:
     """log det of a symmetric positive semi-definite matrix, or Undefined if singular.
 
-    Singular: the smallest eigenvalue is at most the largest times p eps (rounding of the
-    eigenvalue solver), or at most ``floor`` (the scatter of that many points at the
-    noise tolerance). The determinant itself is never formed, so it cannot overflow.
+    Singular: its rank is at most ``rank`` < p (a scatter of m points about c centroids
+    has rank at most m - c), decided without the O(p^3) eigenvalues; or the smallest
+    eigenvalue is at most the largest times p eps (rounding of the eigenvalue solver), or
+    at most ``floor`` (the scatter of that many points at the noise tolerance). The
+    determinant itself is never formed, so it cannot overflow. ``eigenvalues`` are the
+    matrix's, computed on first use and shared by every index that asks.
     """
     if not np.all(np.isfinite(matrix)):
         raise Undefined(f"{what} has entries outside float64 range")
-    eig = np.linalg.eigvalsh(matrix)
+    if rank < matrix.shape[0]:
+        raise Undefined(f"{what} is singular ({detail})")
+    eig = eigenvalues()
     tol = max(float(eig[-1]), 0.0) * matrix.shape[0] * np.finfo(np.float64).eps
     if eig[0] <= max(tol, floor):
         raise Undefined(f"{what} is singular ({detail})")
@@ -95,6 +108,8 @@ def _scatter_floor(c: Partition, points: int) -> float:
 def _wg_logdet(c: Partition) -> float:
     return _spd_logdet(
         c.wg,
+        lambda: c.wg_eigenvalues,
+        c.n - c.k,
         _scatter_floor(c, c.n),
         "within-cluster scatter matrix",
         f"p={c.p}, N-K={c.n - c.k}",
@@ -170,9 +185,8 @@ def _require_variance(variance: float, mean_square: float, what: str) -> None:
 
 def _diameters(c: Partition) -> np.ndarray:
     """Largest within-cluster distance of each cluster."""
-    own = _own(c.pairs.max_to, c.codes)
     out = np.zeros(c.k)
-    np.maximum.at(out, c.codes, own)
+    np.maximum.at(out, c.codes, c.pairs.own_max)
     return out
 
 
@@ -289,7 +303,7 @@ def dunn_index(c: Partition) -> float:
     .. [2] cC 1.2.7.
     """
     diameter = _largest_diameter(c)
-    nearest_other = _others_masked(c.pairs.min_to, c.codes, np.inf).min()
+    nearest_other = c.pairs.other_min.min()
     return float(nearest_other) / diameter
 
 
@@ -391,7 +405,7 @@ def ratkowsky_lance(c: Partition) -> float:
        groups in a classification". Australian Computer Journal 10(3):115-117.
     .. [2] cC 1.2.17.
     """
-    total = np.einsum("ij,ij->j", c.X - c.grand_centroid, c.X - c.grand_centroid)
+    total = np.einsum("ij,ij->j", c.points.centered, c.points.centered)
     d = c.centroids - c.grand_centroid
     between = np.einsum("k,kj,kj->j", c.sizes.astype(np.float64), d, d)
     varying = total > _scatter_floor(c, c.n)
@@ -522,7 +536,7 @@ def cs_index(c: Partition) -> float:
        application to image compression". Pattern Analysis and Applications 7(2):205-220.
        doi:10.1007/s10044-004-0218-1
     """
-    spread = c.group_sum(_own(c.pairs.max_to, c.codes)) / c.sizes
+    spread = c.group_sum(c.pairs.own_max) / c.sizes
     cd = c.centroid_distances.copy()
     np.fill_diagonal(cd, np.inf)
     nearest = cd.min(axis=1)
@@ -556,8 +570,7 @@ def cop(c: Partition) -> float:
        extensive comparative study of cluster validity indices". Pattern Recognition
        46(1):243-256. doi:10.1016/j.patcog.2012.07.021
     """
-    # Own-cluster entries masked, so the minimum runs over outside points only.
-    inter_k = _others_masked(c.pairs.max_to, c.codes, np.inf).min(axis=1)
+    inter_k = c.pairs.cop_inter
     if np.any(inter_k <= c.tolerance):
         raise Undefined(
             "a cluster's points coincide with an outside point: "
@@ -616,19 +629,35 @@ def s_dbw(c: Partition) -> float:
             "every point lies on its cluster centroid, densities within sigma mean nothing: "
             + _noise(c, "sigma", sigma)
         )
-    near_centroid = c.dist_to_centroids <= sigma  # n x K
-    members = [np.flatnonzero(c.codes == k) for k in range(c.k)]
-    ratios = []
-    for k in range(c.k):
-        for j in range(k + 1, c.k):
-            rows = np.concatenate((members[k], members[j]))
-            mid = 0.5 * (c.centroids[k] + c.centroids[j])
-            diff = c.X[rows] - mid
-            at_mid = int(np.count_nonzero(np.einsum("ij,ij->i", diff, diff) <= sigma * sigma))
-            at_k = int(np.count_nonzero(near_centroid[rows, k]))
-            at_j = int(np.count_nonzero(near_centroid[rows, j]))
-            ratios.append(at_mid / max(at_k, at_j, 1))  # the 1: see the docstring
+    # near[c, k]: points of cluster c within sigma of centroid k.
+    near = c.group_sum((c.dist_to_centroids <= sigma).astype(np.int64))
+    mids = 0.5 * (c.centroids[:, None, :] + c.centroids[None, :, :])  # K x K x p
+    at_mid = _near_midpoints(c, mids, sigma * sigma)  # at_mid[c, k]: of cluster c, near H_ck
+    first, second = np.triu_indices(c.k, 1)  # the pairs k < k', in order
+    at_pair = at_mid[first, second] + at_mid[second, first]
+    at_first = near[first, first] + near[second, first]
+    at_second = near[first, second] + near[second, second]
+    # The 1: see the docstring.
+    ratios = at_pair / np.maximum(np.maximum(at_first, at_second), 1)
     return scat + 2.0 * float(np.sum(ratios)) / (c.k * (c.k - 1))
+
+
+def _near_midpoints(c: Partition, mids: np.ndarray, radius2: float) -> np.ndarray:
+    """K x K counts: of cluster c's points, how many lie within sqrt(radius2) of the
+    midpoint of c's and k's centroids (squared distances, as S_Dbw's definition)."""
+    counts = np.zeros((c.k, c.k), dtype=np.int64)
+    order, starts = c._order
+    bounds = np.append(starts, c.n)
+    # Rows at a time so the points x midpoints x p differences stay within ~32 MB.
+    step = max(1, (4 << 20) // max(1, c.k * c.p))
+    for k in range(c.k):
+        members = order[bounds[k] : bounds[k + 1]]
+        for first in range(0, members.size, step):
+            points = c.X[members[first : first + step]]
+            diff = points[:, None, :] - mids[k][None, :, :]
+            close = np.einsum("ijk,ijk->ij", diff, diff) <= radius2
+            counts[k] += np.count_nonzero(close, axis=0)
+    return counts
 
 
 def det_ratio(c: Partition) -> float:
@@ -662,7 +691,14 @@ def _log_det_ratio_per_point(c: Partition) -> float:
 
 
 def _total_logdet(c: Partition, what: str) -> float:
-    return _spd_logdet(c.tss_matrix, _scatter_floor(c, c.n), what, f"p={c.p}, N={c.n}")
+    return _spd_logdet(
+        c.tss_matrix,
+        lambda: c.points.tss_eigenvalues,
+        c.n - 1,
+        _scatter_floor(c, c.n),
+        what,
+        f"p={c.p}, N={c.n}",
+    )
 
 
 def gamma(c: Partition) -> float:
@@ -762,7 +798,7 @@ def pbm(c: Partition) -> float:
     d_b = float(np.max(c.centroid_distances))
     if c.is_noise(d_b):
         raise Undefined(f"all clusters have the same centroid: {_noise(c, 'D_B =', d_b)}")
-    diff = c.X - c.grand_centroid
+    diff = c.points.centered
     e_t = float(np.sum(np.sqrt(np.einsum("ij,ij->i", diff, diff))))
     return (e_t / e_w * d_b / c.k) ** 2
 
@@ -990,7 +1026,9 @@ def _cluster_logdets(c: Partition, what: str) -> np.ndarray:
     return np.array(
         [
             _spd_logdet(
-                c.cluster_scatter(k),
+                c.cluster_scatters[k],
+                lambda k=k: c.cluster_eigenvalues[k],  # type: ignore[misc]
+                int(c.sizes[k]) - 1,
                 _scatter_floor(c, int(c.sizes[k])),
                 f"scatter matrix of cluster {k}",
                 f"p={c.p}, n_k={int(c.sizes[k])}",
@@ -1044,8 +1082,8 @@ def niva(c: Partition) -> float:
     usable = c.sizes >= 2
     if not usable.any():
         raise Undefined("every cluster is a singleton")
-    nearest_own = c.group_sum(_own(pairs.min_to, c.codes)) / c.sizes
-    nearest_other = c.group_sum(_others_masked(pairs.min_to, c.codes, np.inf).min(axis=0))
+    nearest_own = c.group_sum(pairs.own_min) / c.sizes
+    nearest_other = c.group_sum(pairs.other_min)
     nearest_other = nearest_other / c.sizes
     denominator = float(np.sum(nearest_other[usable]))
     if c.is_noise(denominator):

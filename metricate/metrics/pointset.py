@@ -2,27 +2,44 @@
 
 A training run scores about 73 labellings per input file; most share the original's
 points (label swaps, merges, splits) or a subset of them (removals). The pair
-distances and their sort order are computed once per point set and reused by every
-labelling and every subset.
+distances, and the ranks that give the concordance counts, are computed once per point
+set; ``evaluate_many`` scores a batch of labellings (of the set and of its subsets) in
+one pass over them, and a cluster that a labelling shares with the batch's first one
+is not reduced again.
+
+How the distances are kept is chosen by the memory budget (``metricate.memory``):
+distances and ranks (12 bytes a pair) when they fit, for a set scored many times; the
+distances alone until sorted (8 bytes a pair) for a set scored once; else nothing of
+size n^2, every pass recomputing them (exact, and slow).
+
+Above ``large_n`` points the indices that need all pairs are computed on a stratified
+sample of ``large_n`` of them, drawn once per point set (so every labelling of it, and
+of its subsets, uses the same sample), unless ``force_all``. The other indices are
+always computed on every point.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from metricate.defaults import DEFAULT_LARGE_N, NOISE
+from metricate.defaults import DEFAULT_LARGE_N, DEFAULT_MEMORY_BUDGET, DEFAULT_SEED, NOISE
 from metricate.errors import InsufficientClustersError, InvalidOptionError
-from metricate.metrics.context import Partition, Undefined
-from metricate.metrics.distances import (
-    CondensedDistances,
-    DistanceStore,
-    InMemoryDistances,
-    SortedDistances,
-    StreamedDistances,
+from metricate.memory import resident_bytes, trim
+from metricate.metrics.context import Partition, Points, Undefined
+from metricate.metrics.distances import DistanceTable
+from metricate.metrics.pairing import (
+    CONCORDANCE,
+    OncePairs,
+    PairSource,
+    RankedPairs,
+    StreamedPairs,
+    Wanted,
 )
+from metricate.metrics.pairstats import Labelling, PairStatistics, pair_statistics
 from metricate.metrics.registry import (
     EXTERNAL_METRICS,
     INTERNAL_METRICS,
@@ -31,16 +48,15 @@ from metricate.metrics.registry import (
     Metric,
 )
 from metricate.metrics.result import EvaluationResult, MetricValue
+from metricate.metrics.sampling import stratified_sample
+from metricate.parallel import parallel_map
 
-# The in-memory store holds the N x N matrix and the sorted pair distances, 12 N^2
-# bytes (3.1 GB at 16,000 points). Larger sets stream their distances in blocks.
-IN_MEMORY_MAX_POINTS = 16_000
-# A point set scored once (single_use) gets the N x N matrix only while it stays
-# under 1.5 GB; above that, the condensed distances alone (8 N^2 bytes).
-SINGLE_USE_MATRIX_MAX_POINTS = 11_000
-# Above IN_MEMORY_MAX_POINTS rows are recomputed for every labelling; up to this many
-# points the sorted pair distances are still kept (8 N^2 / 2 bytes: 2.9 GB at 27,000).
-SORTED_MAX_POINTS = 27_000
+# Which pair quantities beyond the reductions each index needs.
+_NEEDS = {"Gamma": CONCORDANCE, "G-plus": CONCORDANCE, "Tau": CONCORDANCE}
+# Bytes per point set beyond its pairs: a few copies of the coordinates, the libraries.
+_MARGIN = 64 * 10**6
+
+Progress = Callable[[int], None]
 
 
 class MetricNames(frozenset[str]):
@@ -63,29 +79,68 @@ def check_metric_names(names: Iterable[str] | None) -> MetricNames:
     return MetricNames(names)
 
 
+@dataclass
+class _Request:
+    """One labelling to score: of the root's points ``rows`` (None: all), noise removed."""
+
+    rows: np.ndarray | None
+    codes: np.ndarray
+    k: int
+    n_noise: int
+    reference: np.ndarray | None
+
+    @property
+    def n(self) -> int:
+        return int(self.codes.size)
+
+
 class PointSet:
     """Points whose pair distances are computed once and shared by every labelling.
 
     >>> ps = PointSet(X)
     >>> ps.evaluate(labels)                    # all indices
     >>> ps.subset(kept_rows).evaluate(labels_of_kept_rows)   # reuses ps's distances
+    >>> ps.evaluate_many([labels_a, labels_b, (ps.subset(rows), labels_c)])  # one pass
+
+    ``single_use``: the set will be scored once (its distances are then sorted in place,
+    8 bytes a pair instead of 12). ``memory_budget``: bytes the process may hold;
+    ``pair_memory``: bytes this set's distances may take (default: the budget less what
+    the process holds when they are computed). ``sample``: the positions of the points
+    the pair-based indices use above ``large_n`` (default: a stratified sample drawn
+    with ``seed`` from the first labelling scored). ``extends``: a point set whose points
+    are this one's first ones; its distances are copied, not computed again.
     """
 
     def __init__(
-        self, X: np.ndarray, *, large_n: int = DEFAULT_LARGE_N, single_use: bool = False
+        self,
+        X: np.ndarray,
+        *,
+        large_n: int = DEFAULT_LARGE_N,
+        single_use: bool = False,
+        memory_budget: int = DEFAULT_MEMORY_BUDGET,
+        seed: int = DEFAULT_SEED,
+        sample: np.ndarray | None = None,
+        pair_memory: int | None = None,
+        extends: PointSet | None = None,
     ) -> None:
         X = np.ascontiguousarray(X, dtype=np.float64)
         if X.ndim != 2:
             raise InvalidOptionError(f"points must be a 2-D array, got shape {X.shape}")
         self._X = X
         self.large_n = large_n
-        # Scored once: above SINGLE_USE_MATRIX_MAX_POINTS, no N x N matrix.
         self.single_use = single_use
+        self.memory_budget = memory_budget
+        self.seed = seed
         self._rows: np.ndarray | None = None  # positions in the root point set
         # None for a root point set: a self-reference would be a cycle that keeps
-        # the N^2 distances alive until the garbage collector happens to run.
+        # the n^2 distances alive until the garbage collector happens to run.
         self._parent_root: PointSet | None = None
-        self._store: DistanceStore | None = None
+        self._pairs: PairSource | None = None
+        self._points: Points | None = None
+        self._sample_rows = None if sample is None else self._checked_rows(sample)
+        self._sample_set: PointSet | None = None
+        self.pair_memory = pair_memory
+        self._extends = extends
 
     @property
     def n(self) -> int:
@@ -102,50 +157,53 @@ class PointSet:
 
     @property
     def has_distances(self) -> bool:
-        """Whether the shared pair distances have been computed (for tests and benches)."""
-        return isinstance(self.root._store, InMemoryDistances | CondensedDistances)
+        """Whether the pair distances are held in memory (for tests and benches)."""
+        return isinstance(self.root._pairs, RankedPairs | OncePairs)
 
-    def subset(self, rows: Sequence[int] | np.ndarray) -> PointSet:
-        """The points ``rows`` (indices into this set, ascending, no repeats), sharing
-        this set's distances."""
+    @property
+    def sample_rows(self) -> np.ndarray | None:
+        """The root positions of the pair sample, once drawn (None below ``large_n``)."""
+        return self.root._sample_rows
+
+    def _checked_rows(self, rows: Sequence[int] | np.ndarray) -> np.ndarray:
         rows = np.asarray(rows, dtype=np.int64)
         if rows.ndim != 1 or (rows.size and (rows.min() < 0 or rows.max() >= self.n)):
             raise InvalidOptionError(f"subset rows must be indices in [0, {self.n})")
         if rows.size > 1 and np.any(np.diff(rows) <= 0):
             raise InvalidOptionError("subset rows must be strictly increasing")
+        return rows
+
+    def subset(self, rows: Sequence[int] | np.ndarray) -> PointSet:
+        """The points ``rows`` (indices into this set, ascending, no repeats), sharing
+        this set's distances."""
+        rows = self._checked_rows(rows)
         child = PointSet.__new__(PointSet)
-        child._X = self._X
-        child.large_n = self.large_n
-        child.single_use = self.single_use
+        child.__dict__.update(self.__dict__)
         child._rows = rows if self._rows is None else self._rows[rows]
         child._parent_root = self.root
-        child._store = None
+        child._pairs = None
+        child._points = None
+        child._sample_set = None
+        child._extends = None
         return child
 
     def release(self) -> None:
         """Drop the shared pair distances (they are recomputed if needed again)."""
-        self.root._store = None
+        self.root._pairs = None
+        if self.root._sample_set is not None:
+            self.root._sample_set.release()
 
-    def _distances(
-        self,
-    ) -> tuple[DistanceStore, np.ndarray | None]:
-        root = self.root
-        if root._X.shape[0] <= IN_MEMORY_MAX_POINTS:
-            spent = isinstance(root._store, CondensedDistances) and root._store.spent
-            if root._store is None or spent:
-                n = root._X.shape[0]
-                condensed = root.single_use and n > SINGLE_USE_MATRIX_MAX_POINTS
-                store = CondensedDistances if condensed else InMemoryDistances
-                root._store = store(root._X)
-            return root._store, self._rows
-        if self.n <= IN_MEMORY_MAX_POINTS:
-            if self._store is None:
-                self._store = InMemoryDistances(self.points)
-            return self._store, None
-        if root._store is None:
-            sorted_fits = root._X.shape[0] <= SORTED_MAX_POINTS
-            root._store = (SortedDistances if sorted_fits else StreamedDistances)(root._X)
-        return root._store, self._rows
+    def drop_ranks(self) -> None:
+        """Keep the distances (to extend them), drop the ranks of the pairs."""
+        if isinstance(self.root._pairs, RankedPairs):
+            self.root._pairs.drop_ranks()
+
+    def _table(self) -> DistanceTable | None:
+        """This root's distance table, when it holds one that answers positions."""
+        pairs = self._pairs
+        if isinstance(pairs, RankedPairs | OncePairs) and not pairs.table.spent:
+            return pairs.table
+        return None
 
     def evaluate(
         self,
@@ -156,6 +214,32 @@ class PointSet:
         reference: Sequence[int] | np.ndarray | None = None,
     ) -> EvaluationResult:
         """Score one labelling of these points (-1 = noise, left out)."""
+        request = self._request(labels, reference)
+        return self.root._score([request], check_metric_names(exclude), force_all, None)[0]
+
+    def evaluate_many(
+        self,
+        labellings: Sequence[np.ndarray | tuple[PointSet, np.ndarray]],
+        *,
+        exclude: Iterable[str] | None = None,
+        force_all: bool = False,
+        progress: Progress | None = None,
+    ) -> list[EvaluationResult]:
+        """Score many labellings in one pass over the distances: each item is the labels
+        of this set's points, or ``(subset, labels)`` for a subset of the same root.
+        The first item's clusters are shared with the others (score the original
+        first). ``progress(n)`` is told as labellings are scored."""
+        requests = []
+        for item in labellings:
+            points, labels = item if isinstance(item, tuple) else (self, item)
+            if points.root is not self.root:
+                raise InvalidOptionError("evaluate_many: every labelling must share one root")
+            requests.append(points._request(labels, None))
+        return self.root._score(requests, check_metric_names(exclude), force_all, progress)
+
+    def _request(
+        self, labels: Sequence[int] | np.ndarray, reference: Sequence[int] | np.ndarray | None
+    ) -> _Request:
         labels = np.asarray(labels)
         if labels.shape != (self.n,):
             raise InvalidOptionError(f"expected {self.n} labels, got shape {labels.shape}")
@@ -163,56 +247,231 @@ class PointSet:
         if ref is not None and ref.shape != labels.shape:
             raise InvalidOptionError(f"expected {self.n} reference labels, got {ref.shape}")
         scored = labels != NOISE
+        rows = self._rows
         if not scored.all():
             kept = np.flatnonzero(scored)
-            result = self.subset(kept).evaluate(
-                labels[kept],
-                exclude=exclude,
-                force_all=force_all,
-                reference=None if ref is None else ref[kept],
-            )
-            result.metadata["n_noise"] = int(self.n - kept.size)
-            return result
-        excluded = check_metric_names(exclude)
+            rows = kept if rows is None else rows[kept]
+            labels = labels[kept]
+            ref = None if ref is None else ref[kept]
         uniques, codes = np.unique(labels, return_inverse=True)
         if uniques.size < 2:
             raise InsufficientClustersError(
                 f"needs at least 2 clusters after removing noise, found {uniques.size}"
             )
-        skip_pairs = self.n > self.large_n and not force_all
+        return _Request(rows, codes.astype(np.int64), int(uniques.size), int((~scored).sum()), ref)
+
+    # ---- scoring (on the root) ---------------------------------------------------
+
+    def _score(
+        self,
+        requests: list[_Request],
+        excluded: MetricNames,
+        force_all: bool,
+        progress: Progress | None,
+    ) -> list[EvaluationResult]:
         wanted = [m for m in INTERNAL_METRICS if m.name not in excluded]
-        needs_pairs = any(m.needs_pairs for m in wanted) and not skip_pairs
-        store, rows = self._distances() if needs_pairs else (None, None)
-        partition = Partition(self.points, codes.astype(np.int64), store, rows, ref)
-        metrics = INTERNAL_METRICS + (EXTERNAL_METRICS if ref is not None else ())
-        values: list[MetricValue] = []
-        warnings: list[str] = []
-        skipped: list[str] = []
-        for metric in metrics:
-            if metric.name in excluded:
-                values.append(_not_computed(metric, "excluded"))
-            elif metric.needs_pairs and skip_pairs:
-                skipped.append(metric.name)
-                values.append(
-                    _not_computed(
-                        metric,
-                        f"skipped: {self.n} points above large_n={self.large_n} "
-                        f"(force_all computes it)",
-                    )
-                )
+        pair_names = {m.name for m in wanted if m.needs_pairs}
+        sampled = bool(pair_names) and self.n > self.large_n and not force_all
+        pairs: list[PairStatistics | None] = [None] * len(requests)
+        pair_points: list[Partition | None] = [None] * len(requests)
+        share = _ProgressShare(progress, len(requests))
+        if pair_names:
+            needs = frozenset(_NEEDS[name] for name in pair_names if name in _NEEDS)
+            if sampled:
+                sample = self._pair_sample(requests[0])
+                on_sample = [sample._restrict(r, self._sample_rows) for r in requests]
+                usable = [i for i, r in enumerate(on_sample) if r is not None]
+                present = [r for r in on_sample if r is not None]
+                stats = sample._pair_statistics(present, needs, share)
+                for i, stat in zip(usable, stats, strict=True):
+                    request = on_sample[i]
+                    assert request is not None
+                    pairs[i] = stat
+                    pair_points[i] = sample._partition(request, stat)
             else:
-                value = _compute(metric, partition)
-                values.append(value)
-                if not value.computed:
-                    warnings.append(f"{metric.name}: {value.reason}")
-        if skipped:
-            warnings.insert(
-                0,
-                f"skipped {len(skipped)} pair-based metrics ({', '.join(skipped)}): "
-                f"{self.n} points above large_n={self.large_n}; force_all computes them",
+                stats = self._pair_statistics(requests, needs, share)
+                pairs = list(stats)
+        root_points = self._root_points()
+
+        def score(index: int) -> EvaluationResult:
+            request = requests[index]
+            partition = self._partition(request, pairs[index], root_points)
+            pair_partition = pair_points[index] if sampled else partition
+            return _evaluate(
+                request, partition, pair_partition, excluded, sampled, self.large_n, self.n
             )
-        metadata = {"n_samples": self.n, "n_clusters": int(uniques.size), "n_noise": 0}
-        return EvaluationResult(values, metadata, warnings)
+
+        results = parallel_map(score, range(len(requests)))
+        share.finish()
+        return results
+
+    def _root_points(self) -> Points:
+        if self._points is None:
+            self._points = Points(self._X)
+        return self._points
+
+    def _partition(
+        self, request: _Request, pairs: PairStatistics | None, points: Points | None = None
+    ) -> Partition:
+        X = self._X if request.rows is None else self._X[request.rows]
+        shared = points if request.rows is None else None
+        return Partition(X, request.codes, pairs, request.reference, shared)
+
+    def _pair_statistics(
+        self, requests: list[_Request], needs: Wanted, share: _ProgressShare
+    ) -> list[PairStatistics]:
+        labellings = [Labelling(r.codes, r.rows, self.n) for r in requests]
+        source = self._pair_source(labellings)
+        stats = pair_statistics(
+            source.columns,
+            source.rank_columns(needs),
+            labellings,
+            [source.collect(lab, needs) for lab in labellings],
+            source.finish,
+            share.update if share.progress is not None else None,
+        )
+        if isinstance(source, OncePairs):
+            self._pairs = None  # its distances are sorted now
+        trim()
+        return stats
+
+    def _pair_source(self, labellings: list[Labelling]) -> PairSource:
+        """The kept source if any, else the fastest that fits the memory budget."""
+        if isinstance(self._pairs, RankedPairs):
+            return self._pairs
+        n = self.n
+        largest_within = max(
+            sum(m.size * (m.size - 1) // 2 for m in lab.members) for lab in labellings
+        )
+        batch = sum(8 * lab.k * lab.n + 32 * lab.n for lab in labellings)
+        extra = batch + 16 * largest_within + _MARGIN
+        once = self.single_use and len(labellings) == 1
+        kind: type[PairSource] = OncePairs if once else RankedPairs
+        if self.pair_memory is not None:  # the caller planned this set's memory
+            fits = kind.bytes_needed(n) <= self.pair_memory
+        else:
+            fits = kind.bytes_needed(n) + extra <= self.memory_budget - resident_bytes()
+        if not fits:
+            kind = StreamedPairs
+        parent = None
+        base = self._extends
+        if base is not None and base.n <= n and np.array_equal(self._X[: base.n], base._X):
+            parent = base._table()
+        if kind is StreamedPairs:
+            source: PairSource = StreamedPairs(self._X)
+        else:
+            source = kind(self._X, extends=parent)  # type: ignore[call-arg]
+        if isinstance(source, RankedPairs):
+            self._pairs = source
+        return source
+
+    # ---- the pair sample above large_n ---------------------------------------------
+
+    def _pair_sample(self, first: _Request) -> PointSet:
+        """The point set of the pair sample, drawn on first use."""
+        if self._sample_set is None:
+            if self._sample_rows is None:
+                labels = np.full(self.n, -1, dtype=np.int64)
+                rows = np.arange(self.n) if first.rows is None else first.rows
+                labels[rows] = first.codes
+                self._sample_rows = stratified_sample(labels, self.large_n, self.seed)
+            self._sample_set = PointSet(
+                self._X[self._sample_rows],
+                large_n=max(self.large_n, self._sample_rows.size),
+                single_use=self.single_use,
+                memory_budget=self.memory_budget,
+            )
+        return self._sample_set
+
+    def _restrict(self, request: _Request, sample_rows: np.ndarray | None) -> _Request | None:
+        """``request`` restricted to this sample set's points (None: under 2 clusters)."""
+        assert sample_rows is not None
+        if request.rows is None:
+            positions = None
+            codes = request.codes[sample_rows]
+        else:
+            at = np.searchsorted(request.rows, sample_rows)
+            at = np.minimum(at, request.rows.size - 1)
+            hit = request.rows[at] == sample_rows
+            positions = np.flatnonzero(hit)
+            codes = request.codes[at[hit]]
+        uniques, codes = np.unique(codes, return_inverse=True)
+        if uniques.size < 2:
+            return None
+        if positions is not None and positions.size == self.n:
+            positions = None
+        return _Request(positions, codes.astype(np.int64), int(uniques.size), 0, None)
+
+
+class _ProgressShare:
+    """Turns the pass's share done into whole labellings for ``progress``: the pass is
+    most of the work, so it reports up to 90% of the batch; scoring the rest."""
+
+    def __init__(self, progress: Progress | None, count: int) -> None:
+        self.progress = progress
+        self.count = count
+        self.reported = 0
+
+    def update(self, share: float) -> None:
+        due = int(share * 0.9 * self.count)
+        if self.progress is not None and due > self.reported:
+            self.progress(due - self.reported)
+            self.reported = due
+
+    def finish(self) -> None:
+        if self.progress is not None and self.count > self.reported:
+            self.progress(self.count - self.reported)
+            self.reported = self.count
+
+
+def _evaluate(
+    request: _Request,
+    partition: Partition,
+    pair_partition: Partition | None,
+    excluded: MetricNames,
+    sampled: bool,
+    large_n: int,
+    n_total: int,
+) -> EvaluationResult:
+    """Every index of one labelling: pair-based ones on ``pair_partition`` (the sample's
+    partition above large_n, else ``partition``), the others on ``partition``."""
+    metrics = INTERNAL_METRICS + (EXTERNAL_METRICS if request.reference is not None else ())
+    values: list[MetricValue] = []
+    warnings: list[str] = []
+    sampled_names: list[str] = []
+    for metric in metrics:
+        if metric.name in excluded:
+            values.append(_not_computed(metric, "excluded"))
+            continue
+        target = partition
+        if metric.needs_pairs and sampled:
+            if pair_partition is None:
+                reason = f"fewer than 2 clusters among the {large_n} sampled points"
+                values.append(_not_computed(metric, reason))
+                warnings.append(f"{metric.name}: {reason}")
+                continue
+            target = pair_partition
+            sampled_names.append(metric.name)
+        value = _compute(metric, target)
+        values.append(value)
+        if not value.computed:
+            warnings.append(f"{metric.name}: {value.reason}")
+    metadata = {
+        "n_samples": request.n,
+        "n_clusters": request.k,
+        "n_noise": request.n_noise,
+    }
+    if sampled and pair_partition is not None:
+        metadata["pair_sample_size"] = pair_partition.n
+        warnings.insert(
+            0,
+            f"{len(sampled_names)} pair-based metrics computed on a stratified sample of "
+            f"{pair_partition.n} of {request.n} points (above large_n={large_n}; "
+            "force_all computes them on every point)",
+        )
+    result = EvaluationResult(values, metadata, warnings)
+    result.sampled = sampled_names
+    return result
 
 
 def _not_computed(metric: Metric, reason: str) -> MetricValue:

@@ -30,6 +30,8 @@ class EvaluationResult:
     warnings: list[str] = field(default_factory=list)
     # <metric>_norm against a run's reference (metricate.evaluate(..., reference=...)).
     normalized: dict[str, float] = field(default_factory=dict)
+    # Pair-based indices computed on a sample of the points (above large_n).
+    sampled: list[str] = field(default_factory=list)
 
     def __getitem__(self, name: str) -> MetricValue:
         for metric in self.metrics:

@@ -18,7 +18,12 @@ from metricate.io.load import Clustering, load_clustering
 from metricate.metrics import PointSet
 from metricate.options import GenerationOptions, clustering_name
 from metricate.training.outcome import FileOutcome
-from metricate.training.scoring import Progress, VersionScorer, score_versions
+from metricate.training.scoring import (
+    Progress,
+    VersionScorer,
+    pair_sample_seed,
+    score_versions,
+)
 
 
 def process_file(
@@ -76,7 +81,12 @@ def _process(
     variants = _degrade(clustering, options, outcome, timing)
     scorer = VersionScorer(
         clustering=clustering,
-        points=PointSet(clustering.points, large_n=options.large_n),
+        points=PointSet(
+            clustering.points,
+            large_n=options.large_n,
+            memory_budget=options.memory_budget,
+            seed=pair_sample_seed(options.plan.random_seed, clustering),
+        ),
         base={"clustering_name": clustering_name(path), "topic": options.topic_for(path)},
         exclude=options.exclude,
         force_all=options.force_all,

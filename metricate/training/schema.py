@@ -1,4 +1,4 @@
-"""The training table's columns, in order (78: the spec's 74, then 4 that say what each
+"""The training table's columns, in order (80: the spec's 74, then 6 that say what each
 version is; see ``docs/table.md``)."""
 
 from __future__ import annotations
@@ -17,8 +17,16 @@ LEADING_COLUMNS: tuple[str, ...] = (
     "degradation_type",
     "degradation_level",
 )
-# After the spec's 74: what a version actually is, so that labels can be audited.
-AUDIT_COLUMNS: tuple[str, ...] = ("achieved_fraction", "points_affected", "n_dims", "variant_kind")
+# After the spec's 74: what a version actually is, so that labels can be audited, and
+# which pair-based values were computed on a sample of its points (above large_n).
+AUDIT_COLUMNS: tuple[str, ...] = (
+    "achieved_fraction",
+    "points_affected",
+    "n_dims",
+    "variant_kind",
+    "metrics_sampled",
+    "pair_sample_size",
+)
 COLUMNS: tuple[str, ...] = (
     LEADING_COLUMNS
     + METRIC_COLUMNS
@@ -33,6 +41,7 @@ INTEGER_COLUMNS = (
     "metrics_computed",
     "points_affected",
     "n_dims",
+    "pair_sample_size",
 )
 STRING_COLUMNS = (
     "clustering_name",
@@ -41,4 +50,5 @@ STRING_COLUMNS = (
     "degradation_level",
     "metrics_failed",
     "variant_kind",
+    "metrics_sampled",
 )

@@ -1,14 +1,16 @@
 """Scoring one file's versions: which point set scores which version, and in what order.
 
-The original's pair distances are computed once. Variants that keep its points
-(label changes) are scored on its ``PointSet``, variants that keep a subset on a
-``.subset()`` of it, and only variants with new coordinates get a point set of their
-own, after the original's distances are released, so at most one set of N^2
-distances is held at once.
+The original and every variant that keeps its points (label changes) or a subset of
+them (removals) are scored in one batch on the original's ``PointSet``: its distances
+and their ranks are computed once, and one pass over them reduces every labelling.
+Variants with new coordinates come after, each a point set of its own scored once:
+added noise points extend the original's distances (copied, not recomputed), and two
+such variants are scored at a time when the memory budget holds both.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,9 +20,12 @@ import numpy as np
 
 from metricate.defaults import NOISE
 from metricate.degradations import Variant
+from metricate.degradations.seeding import file_identity
 from metricate.io.load import Clustering
-from metricate.metrics import MetricNames, PointSet
-from metricate.parallel import parallel_map
+from metricate.memory import resident_bytes, trim
+from metricate.metrics import EvaluationResult, MetricNames, PointSet
+from metricate.metrics.pairing import OncePairs, RankedPairs
+from metricate.parallel import bounded_map
 from metricate.training.schema import METRIC_COLUMNS
 
 Progress = Callable[[int], None]
@@ -36,22 +41,46 @@ ORIGINAL_LABELS = {
     "points_affected": 0,
     "variant_kind": "original",
 }
+# Bytes a variant with new coordinates holds beside its distances (its coordinates,
+# the reductions), so two at a time are only started when both fit.
+_MOVED_MARGIN = 64 * 10**6
+
+
+def pair_sample_seed(random_seed: int, clustering: Clustering) -> int:
+    """The seed of a file's pair sample (above large_n): from the run seed and the file,
+    never the processing order."""
+    identity = file_identity(clustering.content_hash, clustering.X, clustering.labels)
+    digest = hashlib.sha256(f"{random_seed}\n{identity}\npair sample".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
 
 
 def scoring_input(
-    variant: Variant, clustering: Clustering, points: PointSet
+    variant: Variant, clustering: Clustering, points: PointSet, pair_memory: int | None = None
 ) -> tuple[PointSet, np.ndarray]:
     """The point set to score ``variant`` on and its labels (noise left out).
 
     ``points`` is ``PointSet(clustering.points)``, the original's non-noise points.
     A "labels" variant is scored on ``points`` itself and a "subset" variant on
     ``points.subset(...)``, so both reuse its pair distances; only "coordinates"
-    variants get a new point set.
+    variants get a new point set (scored once: ``pair_memory`` bounds its distances).
+    Added noise points come after the original's, so that point set extends
+    ``points``; moved points keep their positions, so they keep its pair sample.
     """
     if variant.changes == "coordinates":
         assert variant.X is not None
         scored = variant.labels != NOISE
-        points_moved = PointSet(variant.X[scored], large_n=points.large_n, single_use=True)
+        X = variant.X[scored]
+        same_rows = X.shape[0] == points.n
+        points_moved = PointSet(
+            X,
+            large_n=points.large_n,
+            single_use=True,
+            memory_budget=points.memory_budget,
+            seed=points.seed,
+            sample=points.sample_rows if same_rows else None,
+            pair_memory=pair_memory,
+            extends=None if same_rows else points,
+        )
         return points_moved, variant.labels[scored]
     noise = clustering.noise_mask
     if variant.changes == "labels":
@@ -61,6 +90,19 @@ def scoring_input(
     point_index = np.cumsum(~noise) - 1
     kept = ~noise[variant.rows]
     return points.subset(point_index[variant.rows[kept]]), variant.labels[kept]
+
+
+def _labelling(variant: Variant) -> dict[str, Any]:
+    """A variant's labels in the table: what was done, not what was asked."""
+    return {
+        "quality": 0,
+        "quality_score": variant.quality_score,
+        "degradation_type": variant.type,
+        "degradation_level": variant.level,
+        "achieved_fraction": variant.achieved_fraction,
+        "points_affected": variant.points_affected,
+        "variant_kind": variant.kind,
+    }
 
 
 @dataclass
@@ -74,11 +116,8 @@ class VersionScorer:
     force_all: bool
     progress: Progress | None = None
 
-    def score(self, point_set: PointSet, labels: Any, labelling: dict[str, Any]) -> Scored:
-        result = point_set.evaluate(labels, exclude=self.exclude, force_all=self.force_all)
+    def record(self, result: EvaluationResult, labelling: dict[str, Any]) -> Scored:
         values = result.values()
-        if self.progress is not None:
-            self.progress(1)
         record = {
             **self.base,
             "n_clusters": result.metadata["n_clusters"],
@@ -88,26 +127,31 @@ class VersionScorer:
             "metrics_computed": result.metrics_computed,
             "metrics_failed": ",".join(result.metrics_failed),
             "n_dims": self.clustering.n_dimensions,
+            "metrics_sampled": ",".join(result.sampled),
+            "pair_sample_size": result.metadata.get("pair_sample_size"),
         }
         return record, list(result.warnings)
 
-    def original(self) -> Scored:
-        labels = self.clustering.point_labels
-        return self.score(self.points, labels, ORIGINAL_LABELS)
+    def shared(self, variants: list[Variant]) -> list[Scored]:
+        """The original and every variant on its points or a subset of them, in one batch."""
+        items: list[Any] = [self.clustering.point_labels]
+        items += [scoring_input(v, self.clustering, self.points) for v in variants]
+        results = self.points.evaluate_many(
+            items, exclude=self.exclude, force_all=self.force_all, progress=self.progress
+        )
+        labellings = [ORIGINAL_LABELS, *(_labelling(v) for v in variants)]
+        return [self.record(r, lab) for r, lab in zip(results, labellings, strict=True)]
 
-    def variant(self, variant: Variant) -> Scored:
-        point_set, labels = scoring_input(variant, self.clustering, self.points)
-        # Labelled with what was done, not what was asked: 1 - the achieved fraction.
-        labelling = {
-            "quality": 0,
-            "quality_score": variant.quality_score,
-            "degradation_type": variant.type,
-            "degradation_level": variant.level,
-            "achieved_fraction": variant.achieved_fraction,
-            "points_affected": variant.points_affected,
-            "variant_kind": variant.kind,
-        }
-        return self.score(point_set, labels, labelling)
+    def moved(self, variant: Variant, pair_memory: int | None = None) -> Scored:
+        """A variant with new coordinates, on a point set of its own (its distances
+        within ``pair_memory`` bytes)."""
+        point_set, labels = scoring_input(variant, self.clustering, self.points, pair_memory)
+        result = point_set.evaluate(labels, exclude=self.exclude, force_all=self.force_all)
+        point_set.release()
+        trim()
+        if self.progress is not None:
+            self.progress(1)
+        return self.record(result, _labelling(variant))
 
 
 def score_versions(
@@ -116,26 +160,51 @@ def score_versions(
     """The original's and every variant's record, in that order; adds the time spent
     on each kind of point set to ``timing``."""
     clock = _Clock(timing)
-    scored: dict[int, Scored] = {-1: scorer.original()}
-    clock.lap("evaluate_original")
-    # Variants on the original's points, then on subsets of them, share its distances;
-    # the budget's threads score that many at a time, since much of one evaluation
-    # runs on a single core.
-    for changes, key in (("labels", "evaluate_same_points"), ("subset", "evaluate_subsets")):
-        batch = [i for i, v in enumerate(variants) if v.changes == changes]
-        scored.update(
-            zip(batch, parallel_map(scorer.variant, [variants[i] for i in batch]), strict=True)
+    shared = [i for i, v in enumerate(variants) if v.changes != "coordinates"]
+    moved = [i for i, v in enumerate(variants) if v.changes == "coordinates"]
+    records = scorer.shared([variants[i] for i in shared])
+    scored: dict[int, Scored] = {-1: records[0], **dict(zip(shared, records[1:], strict=True))}
+    clock.lap("evaluate_shared_points")
+    # The original's ranks go; its distances stay while added noise can extend them.
+    scorer.points.drop_ranks()
+    trim()
+    order, costs, limit = _schedule([variants[i] for i in moved], scorer.points)
+    jobs = [(moved[j], cost) for j, cost in zip(order, costs, strict=True)]
+    scored.update(
+        zip(
+            (i for i, _ in jobs),
+            bounded_map(lambda job: scorer.moved(variants[job[0]], job[1]), jobs, costs, limit),
+            strict=True,
         )
-        clock.lap(key)
-    # New coordinates come last, one at a time, after the original's distances are gone.
-    scorer.points.release()
-    for i, variant in enumerate(variants):
-        if variant.changes == "coordinates":
-            scored[i] = scorer.variant(variant)
+    )
     scorer.points.release()
     clock.lap("evaluate_new_points")
     timing["evaluate"] = sum(v for k, v in timing.items() if k.startswith("evaluate_"))
     return [scored[i] for i in range(-1, len(variants))]
+
+
+def _schedule(variants: list[Variant], points: PointSet) -> tuple[list[int], list[int], int]:
+    """The order in which to score the variants with new coordinates (added noise first,
+    while the original's distances they extend are kept; then the largest with the
+    smallest), the bytes each one's distances take, and how many bytes of them may be
+    held at once: what the original's distances and ranks took, so that this phase
+    never holds more than the one before it, and never more than the budget allows."""
+    sizes = [min(int(np.count_nonzero(v.labels != NOISE)), points.large_n) for v in variants]
+    costs = [OncePairs.bytes_needed(size) + _MOVED_MARGIN for size in sizes]
+    extending = [i for i, size in enumerate(sizes) if size > points.n]
+    rest = [i for i in range(len(variants)) if i not in extending]
+    order = []
+    for group in (extending, rest):
+        group = sorted(group, key=lambda i: -costs[i])
+        while group:
+            order.append(group.pop(0))
+            if group:
+                order.append(group.pop())
+    limit = min(
+        RankedPairs.bytes_needed(min(points.n, points.large_n)),
+        points.memory_budget - resident_bytes(),
+    )
+    return order, [costs[i] for i in order], limit
 
 
 class _Clock:

@@ -1,0 +1,351 @@
+"""Exact concordance counts: what Gamma, Tau and G-plus need.
+
+For a labelling, s- counts the (within pair, between pair) couples whose within
+distance is the larger, and couples of equal distances count in neither s+ nor s-.
+With W the within pairs' keys, sorted:
+
+    s- = (pairs below each w, summed over W) - (within pairs below each w, summed)
+    ties = sum over distinct tied keys t of c_W(t) (m(t) - c_W(t))
+
+where c_W(t) is how often t occurs in W and m(t) among all the pairs. A counter over
+all the pairs of a point set answers the first sum and the multiplicities m; the rest
+is W's own runs. Three counters:
+
+- ``PairCounter`` over the sorted pair distances of a point set scored once, or over
+  pair ranks (``PairRanks``: how many pairs of the set have a smaller distance,
+  computed once for a point set scored many times), where the count below a key is
+  the key itself. A subset of the points (a removal variant) subtracts the pairs it
+  leaves out, or counts its own pairs when it leaves out most;
+- ``StreamedPairCounter``: every pair distance recomputed per question, in row blocks,
+  when nothing of size n^2 may be kept.
+
+Keys are distances or ranks: ranks order the pairs exactly as their distances do,
+ties included.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from scipy.spatial.distance import cdist
+
+from metricate.memory import trim
+from metricate.metrics.distances import PairArray, PairLayout
+from metricate.parallel import parallel_map, thread_count
+
+_STREAM_ROW_BLOCK = 64
+# Pairs per part when ranking: about 50 bytes of temporary memory each while a part is
+# ranked, so a part takes some 400 MB, and a thread ranks one part at a time.
+RANK_PART_PAIRS = 1 << 23
+# Up to this many pairs with a tied distance, ``PairRanks`` keeps which pairs they are.
+TIED_PAIRS_KEPT = 1 << 21
+
+
+class PairCounter:
+    """Counts over the pairs of one set of points, in one key space.
+
+    ``sorted_values``: the set's pair keys, ascending (None: the keys are the set's own
+    ranks, so the count below a key is the key itself). ``ties``: its repeated keys,
+    ascending, with their multiplicities. ``removed`` (optional): the sorted keys of the
+    pairs to leave out (those touching a point removed from the set), so a subset can
+    reuse its parent's keys.
+    """
+
+    def __init__(
+        self,
+        sorted_values: np.ndarray | None,
+        ties: tuple[np.ndarray, np.ndarray],
+        removed: np.ndarray | None = None,
+    ) -> None:
+        self.sorted_values = sorted_values
+        self.tied, self.tied_counts = ties
+        self.removed = removed
+
+    def below(self, within: np.ndarray) -> int:
+        """The number of (pair, w) couples with the pair's key below w, over the sorted
+        keys ``within`` (which are keys of the set)."""
+        if self.sorted_values is None:
+            total = int(within.sum(dtype=np.int64))
+        else:
+            total = _couples_below(self.sorted_values, within)
+        if self.removed is not None:
+            total -= _couples_below(self.removed, within)
+        return total
+
+    def multiplicities(self) -> tuple[np.ndarray, np.ndarray]:
+        """The set's repeated keys and how often each occurs (pairs left out removed)."""
+        counts = self.tied_counts
+        if self.removed is not None and self.tied.size:
+            counts = counts - _occurrences(self.removed, self.tied)
+        return self.tied, counts
+
+
+def _couples_below(keys: np.ndarray, within: np.ndarray) -> int:
+    """#{(k, w): k < w} for sorted ``keys`` and sorted ``within``, searching with the
+    shorter array in the longer (split across threads: searchsorted releases the GIL)."""
+    if keys.size == 0 or within.size == 0:
+        return 0
+    if within.size <= keys.size:
+        return int(np.sum(_search(keys, within, "left"), dtype=np.int64))
+    above = within.size - _search(within, keys, "right")
+    return int(np.sum(above, dtype=np.int64))
+
+
+def _search(
+    sorted_values: np.ndarray, queries: np.ndarray, side: Literal["left", "right"]
+) -> np.ndarray:
+    parts = np.array_split(queries, thread_count()) if queries.size > 100_000 else [queries]
+    found = parallel_map(lambda q: np.asarray(np.searchsorted(sorted_values, q, side)), parts)
+    return np.concatenate(found) if len(found) > 1 else found[0]
+
+
+def _occurrences(sorted_values: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """How often each of ``values`` occurs in ``sorted_values``."""
+    return np.searchsorted(sorted_values, values, "right") - np.searchsorted(
+        sorted_values, values, "left"
+    )
+
+
+def tied_values(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The values occurring more than once in a sorted array, and how often."""
+    repeat = np.flatnonzero(sorted_values[1:] == sorted_values[:-1])
+    if repeat.size == 0:
+        return np.empty(0, dtype=sorted_values.dtype), np.empty(0, dtype=np.int64)
+    values, counts = unique_sorted(sorted_values[repeat])
+    return values, counts + 1
+
+
+def unique_sorted(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(..., return_counts=True)`` for an array that is already sorted."""
+    if sorted_values.size == 0:
+        return sorted_values, np.empty(0, dtype=np.int64)
+    first = np.empty(sorted_values.size, dtype=bool)
+    first[0] = True
+    np.not_equal(sorted_values[1:], sorted_values[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    counts = np.diff(np.append(starts, sorted_values.size))
+    return sorted_values[starts], counts
+
+
+def concordance_counts(within: np.ndarray, counter: Counter, n_pairs: int) -> tuple[int, int]:
+    """(s+, s-) of a labelling from its within-pair keys, sorted, and a counter over all
+    its pairs (see the module's docstring)."""
+    n_within = int(within.size)
+    if isinstance(counter, StreamedPairCounter):
+        below, tie_couples = counter.count(within)
+    else:
+        below = counter.below(within)
+        tied, multiplicity = counter.multiplicities()
+        tie_couples = 0
+        if tied.size:
+            in_within = _occurrences(within, tied)
+            tie_couples = int(np.sum(in_within * (multiplicity - in_within), dtype=np.int64))
+    # Within pairs below each within pair: all ordered couples but those of equal keys.
+    repeated = np.flatnonzero(within[1:] == within[:-1])
+    _, runs = unique_sorted(within[repeated]) if repeated.size else (None, np.empty(0))
+    equal_couples = int(np.sum((runs + 1) * runs // 2, dtype=np.int64))
+    s_minus = below - (n_within * (n_within - 1) // 2 - equal_couples)
+    s_plus = n_within * (n_pairs - n_within) - s_minus - tie_couples
+    return s_plus, s_minus
+
+
+class PairRanks:
+    """The rank of every pair of a point set: how many of its pairs have a smaller
+    distance. Equal distances share a rank; ``ties`` lists the shared ranks and how many
+    pairs share each, and ``tied_pairs`` (i, j, tie) which pairs they are (None when more
+    than ``TIED_PAIRS_KEPT`` pairs tie).
+
+    The distances are ranked in value ranges of about ``RANK_PART_PAIRS`` pairs, each
+    sorted on its own (on the budget's threads), so temporary memory stays bounded. The
+    ranks are exact whatever the split: a pair's rank is the count of pairs below it.
+    """
+
+    def __init__(self, layout: PairLayout, distances: np.ndarray) -> None:
+        self.layout = layout
+        total = distances.size
+        dtype = np.int32 if total < np.iinfo(np.int32).max else np.int64
+        self.ranks = np.empty(total, dtype=dtype)
+        edges = _value_edges(distances, max(1, -(-total // RANK_PART_PAIRS)))
+        part = _part_of(distances, edges)
+        bases = np.concatenate(([0], np.cumsum(np.bincount(part, minlength=edges.size + 1))))
+        parts = parallel_map(
+            lambda p: self._rank_part(distances, part, p, int(bases[p])), range(edges.size + 1)
+        )
+        part = np.empty(0, dtype=np.uint8)  # let the range of each pair go
+        trim()
+        self.ties = (
+            np.concatenate([p[0] for p in parts]),
+            np.concatenate([p[1] for p in parts]),
+        )
+        self.tied_pairs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        if int(self.ties[1].sum()) <= TIED_PAIRS_KEPT:
+            groups = np.concatenate(([0], np.cumsum([p[0].size for p in parts])))
+            positions = np.concatenate([p[2] for p in parts])
+            tie = np.concatenate([g + p[3] for g, p in zip(groups, parts, strict=False)])
+            i, j = layout.points_of(positions)
+            self.tied_pairs = (i, j, tie)
+        self.pairs = PairArray(layout, self.ranks, [self._tile(b) for b in range(layout.n_blocks)])
+
+    def _rank_part(
+        self, distances: np.ndarray, part: np.ndarray, which: int, base: int
+    ) -> tuple[np.ndarray, ...]:
+        """Rank the pairs of one value range: (tied ranks, their multiplicities, the tied
+        pairs' positions, their tie numbered within the range)."""
+        none = np.empty(0, dtype=np.int64)
+        where = np.flatnonzero(part == which)
+        if where.size == 0:
+            return none, none, none, none
+        where = sorted_positions(distances, where)
+        values = distances[where]
+        # Each pair's rank: the position of the first pair with its distance.
+        first = np.empty(values.size, dtype=bool)
+        first[0] = True
+        np.not_equal(values[1:], values[:-1], out=first[1:])
+        del values
+        starts = np.flatnonzero(first)
+        del first
+        counts = np.diff(np.append(starts, where.size))
+        self.ranks[where] = np.repeat((base + starts).astype(self.ranks.dtype), counts)
+        repeated = counts > 1
+        tied = counts[repeated].astype(np.int64)
+        tied_ranks = (base + starts[repeated]).astype(np.int64)
+        if tied.sum() > TIED_PAIRS_KEPT:
+            return tied_ranks, tied, none, none
+        in_tie = np.repeat(repeated, counts)
+        tie = np.repeat(np.arange(tied.size), tied)
+        return tied_ranks, tied, where[in_tie], tie
+
+    def _tile(self, block: int) -> np.ndarray:
+        """The ranks of block ``block``'s inner pairs as a symmetric square."""
+        size = int(self.layout.sizes[block])
+        tile = np.zeros((size, size), dtype=self.ranks.dtype)
+        upper = np.triu_indices(size, 1)
+        tile[upper] = self.layout.triangle(self.ranks, block)
+        tile.T[upper] = tile[upper]
+        return tile
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.ranks.nbytes)
+
+    def counter(self, present: np.ndarray | None) -> PairCounter:
+        """Counts over the pairs of the ``present`` points (None: all), in rank keys."""
+        n = self.layout.n
+        if present is None or present.size == n:
+            return PairCounter(None, self.ties)
+        keep = np.zeros(n, dtype=bool)
+        keep[present] = True
+        removed = np.flatnonzero(~keep)
+        n_present = present.size
+        n_removed_pairs = removed.size * n_present + removed.size * (removed.size - 1) // 2
+        if n_removed_pairs >= n_present * (n_present - 1) // 2:
+            own = self.pairs.among(present)
+            own.sort()
+            return PairCounter(own, tied_values(own))
+        out = np.concatenate((self.pairs.between(removed, present), self.pairs.among(removed)))
+        out.sort()
+        return PairCounter(None, self.ties, out)
+
+
+def sorted_positions(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """``positions`` (into the non-negative float64 ``values``) in the order of their
+    values, equal values in any order; several times faster than an ``argsort``.
+
+    A value's bits, read as an unsigned integer, order non-negative floats exactly; they
+    are packed with the position into one 64-bit key and sorted. When the values span
+    more bits than the key has room for, their lowest bits are dropped, and the few runs
+    of keys that then agree are put in order by their exact values.
+    """
+    if positions.size < 2:
+        return positions
+    position_bits = int(positions.max()).bit_length()
+    bits = values[positions].view(np.uint64)
+    low = bits.min()
+    span = int(bits.max() - low)
+    shift = max(0, span.bit_length() - (64 - position_bits))
+    keys = (bits - low) >> np.uint64(shift)
+    del bits
+    keys <<= np.uint64(position_bits)
+    keys |= positions.astype(np.uint64)
+    keys.sort()
+    order = (keys & np.uint64((1 << position_bits) - 1)).astype(np.int64)
+    if shift:
+        keys >>= np.uint64(position_bits)
+        agree = np.flatnonzero(keys[1:] == keys[:-1])
+        if agree.size:
+            members = np.unique(np.concatenate((agree, agree + 1)))
+            run = np.cumsum(np.concatenate(([1], np.diff(keys[members]) != 0)))
+            inner = np.lexsort((values[order[members]], run))
+            order[members] = order[members][inner]
+    return order
+
+
+def _value_edges(values: np.ndarray, parts: int) -> np.ndarray:
+    """Inner edges of ``parts`` value ranges holding about equally many values (from a
+    fixed, evenly spaced sample, so the split is the same on every run)."""
+    if parts == 1:
+        return np.empty(0)
+    sample = np.sort(values[:: max(1, values.size // (parts * 1024))])
+    return np.unique(sample[(np.arange(1, parts) * sample.size) // parts])
+
+
+def _part_of(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Which value range each value falls in (0 .. edges.size), in chunks on the threads."""
+    dtype = np.uint8 if edges.size < 255 else np.uint16
+    part = np.zeros(values.size, dtype=dtype)
+    step = 1 << 22
+
+    def fill(start: int) -> None:
+        chunk = values[start : start + step]
+        out = part[start : start + step]
+        for edge in edges:
+            np.add(out, chunk >= edge, out=out)
+
+    parallel_map(fill, range(0, values.size, step))
+    return part
+
+
+class StreamedPairCounter:
+    """Pair counts by streaming every pair distance once per call, in row blocks."""
+
+    def __init__(self, points: np.ndarray) -> None:
+        self.points = points
+
+    def count(self, values: np.ndarray) -> tuple[int, int]:
+        """For sorted within distances: the (pair, w) couples with the pair below w, and
+        the (pair, w) couples of equal distance that are not (w', w) within couples."""
+        points = self.points
+        n = points.shape[0]
+        # Histogram of every pair distance over the gaps between the query values; a
+        # cumulative sum turns it into the counts below each value. Blocks are taken
+        # a few at a time so memory stays at a few row blocks plus the histograms.
+        hist_less = np.zeros(values.size + 1, dtype=np.int64)
+        hist_less_equal = np.zeros(values.size + 1, dtype=np.int64)
+
+        def positions(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+            a, b = bounds
+            block = cdist(points[a:b], points[a:])
+            pair_values = block[np.arange(a, n)[None, :] > np.arange(a, b)[:, None]]
+            return (
+                np.searchsorted(values, pair_values, side="right"),
+                np.searchsorted(values, pair_values, side="left"),
+            )
+
+        blocks = [(s, min(n, s + _STREAM_ROW_BLOCK)) for s in range(0, n, _STREAM_ROW_BLOCK)]
+        step = thread_count()
+        for first in range(0, len(blocks), step):
+            for right, left in parallel_map(positions, blocks[first : first + step]):
+                np.add.at(hist_less, right, 1)
+                np.add.at(hist_less_equal, left, 1)
+        less = np.cumsum(hist_less)[:-1]
+        equal = np.cumsum(hist_less_equal)[:-1] - less
+        # Couples of equal distance: every pair equal to w, less the within pairs that are.
+        _, in_within = unique_sorted(values)
+        distinct = np.concatenate(([0], np.cumsum(in_within)[:-1]))
+        multiplicity = equal[distinct]
+        ties = int(np.sum(in_within * (multiplicity - in_within), dtype=np.int64))
+        return int(np.sum(less, dtype=np.int64)), ties
+
+
+Counter = PairCounter | StreamedPairCounter

@@ -1,0 +1,186 @@
+"""Where a point set's pair statistics come from: three ways, one interface.
+
+- ``RankedPairs``: a point set scored many times (an original and its label and subset
+  variants). Its distances are kept (8 bytes a pair), and so are their ranks (4 more):
+  a labelling's concordance counts follow from its within pairs' ranks, gathered in
+  the same pass as its distances, with no search at all.
+- ``OncePairs``: a point set scored once (a variant with new coordinates, one
+  evaluation). Its distances are kept until the one labelling has been reduced, then
+  sorted in place for the concordance counts.
+- ``StreamedPairs``: nothing of size n^2 is kept; every pass recomputes the distances
+  (for ``force_all`` beyond the memory budget: exact, and slow).
+
+Each offers ``columns`` (and ``rank_columns``) for the reduction pass
+(``pairstats.pair_statistics``), ``collect`` to say what the pass gathers of each
+labelling's within pairs, and ``finish`` to turn that into the within distances' sum
+and the concordance counts. ``bytes_needed`` says what each holds, so ``PointSet`` can
+pick the fastest that fits the memory budget.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from metricate.metrics.counting import (
+    RANK_PART_PAIRS,
+    PairCounter,
+    PairRanks,
+    StreamedPairCounter,
+    concordance_counts,
+    tied_values,
+)
+from metricate.metrics.distances import BLOCK, ComputedColumns, DistanceTable, PairArray
+from metricate.metrics.pairstats import (
+    RANKS_EACH,
+    RANKS_NONE,
+    RANKS_SUM,
+    Collect,
+    Collected,
+    Labelling,
+)
+from metricate.parallel import thread_count
+
+# What a batch needs beyond the reductions: the concordance counts.
+CONCORDANCE = "concordance"
+Wanted = frozenset[str]
+Finished = tuple[int, int] | None
+
+
+def _pairs(n: int) -> int:
+    return n * (n - 1) // 2
+
+
+def _counts_defined(labelling: Labelling) -> bool:
+    """Whether the labelling has both within and between pairs to count."""
+    return 0 < labelling.n_within < _pairs(labelling.n)
+
+
+class RankedPairs:
+    """Distances and their ranks, kept for any number of labellings."""
+
+    def __init__(self, X: np.ndarray, extends: DistanceTable | None = None) -> None:
+        self.table = DistanceTable(X, extends=extends)
+        self.columns = self.table
+        self._ranks: PairRanks | None = None
+
+    @staticmethod
+    def bytes_needed(n: int) -> int:
+        pairs = _pairs(n)
+        rank_bytes = 4 if pairs < np.iinfo(np.int32).max else 8
+        ranking = 50 * min(RANK_PART_PAIRS, pairs) * thread_count()
+        return pairs * (8 + rank_bytes) + 12 * n * BLOCK + ranking
+
+    @property
+    def ranks(self) -> PairRanks:
+        if self._ranks is None:
+            self._ranks = PairRanks(self.table.layout, self.table.values)
+        return self._ranks
+
+    def drop_ranks(self) -> None:
+        self._ranks = None
+
+    def _from_rank_sum(self, labelling: Labelling, rank_sum: int) -> tuple[int, int]:
+        """(s+, s-) of a labelling of every point from the sum of its within pairs' ranks.
+
+        Each rank counts the pairs below its pair, so the sum counts the (pair, within
+        pair) couples in order; less the ordered within couples, C(n_w, 2) but those of
+        equal distance, it is s-. Which tied pairs are within pairs gives the couples of
+        equal distance, and the ties that count in neither s+ nor s-.
+        """
+        n_within = labelling.n_within
+        n_pairs = _pairs(labelling.n)
+        equal_couples = tie_couples = 0
+        tied_pairs = self.ranks.tied_pairs
+        assert tied_pairs is not None
+        i, j, tie = tied_pairs
+        if tie.size:
+            within = labelling.codes[i] == labelling.codes[j]
+            multiplicity = self.ranks.ties[1]
+            inside = np.bincount(tie[within], minlength=multiplicity.size)
+            equal_couples = int(np.sum(inside * (inside - 1) // 2))
+            tie_couples = int(np.sum(inside * (multiplicity - inside)))
+        s_minus = rank_sum - (n_within * (n_within - 1) // 2 - equal_couples)
+        return n_within * (n_pairs - n_within) - s_minus - tie_couples, s_minus
+
+    def rank_columns(self, wanted: Wanted) -> PairArray | None:
+        return self.ranks.pairs if CONCORDANCE in wanted else None
+
+    def collect(self, labelling: Labelling, wanted: Wanted) -> Collect:
+        ranks = RANKS_NONE
+        if CONCORDANCE in wanted and _counts_defined(labelling):
+            # A labelling of every point needs only the sum of its within pairs' ranks,
+            # and which tied pairs are within pairs; a subset needs each rank.
+            known_ties = self.ranks.tied_pairs is not None
+            ranks = RANKS_SUM if labelling.rows is None and known_ties else RANKS_EACH
+        return Collect(ranks=ranks)
+
+    def finish(self, labelling: Labelling, collected: Collected) -> Finished:
+        if collected.rank_sum is not None:
+            return self._from_rank_sum(labelling, collected.rank_sum)
+        if collected.ranks is not None:
+            keys = collected.ranks
+            keys.sort()
+            counter = self.ranks.counter(labelling.rows)
+            return concordance_counts(keys, counter, _pairs(labelling.n))
+        return None
+
+
+class OncePairs:
+    """Distances kept for one labelling, then sorted in place for its counts."""
+
+    def __init__(self, X: np.ndarray, extends: DistanceTable | None = None) -> None:
+        self.table = DistanceTable(X, extends=extends)
+        self.columns = self.table
+
+    @staticmethod
+    def bytes_needed(n: int) -> int:
+        return _pairs(n) * 8 + 8 * n * BLOCK
+
+    def rank_columns(self, wanted: Wanted) -> None:
+        return None
+
+    def collect(self, labelling: Labelling, wanted: Wanted) -> Collect:
+        return Collect(values=CONCORDANCE in wanted and _counts_defined(labelling))
+
+    def finish(self, labelling: Labelling, collected: Collected) -> Finished:
+        within = collected.values
+        if within is None:
+            return None
+        within.sort()
+        if labelling.rows is None:
+            values = self.table.spend()
+            counter = PairCounter(values, tied_values(values))
+        else:
+            own = self.table.among(labelling.rows)
+            own.sort()
+            counter = PairCounter(own, tied_values(own))
+        return concordance_counts(within, counter, _pairs(labelling.n))
+
+
+class StreamedPairs:
+    """Distances recomputed for every pass; nothing of size n^2 is kept."""
+
+    def __init__(self, X: np.ndarray) -> None:
+        self.X = X
+        self.columns = ComputedColumns(X)
+
+    @staticmethod
+    def bytes_needed(n: int) -> int:
+        return 8 * (n + 1) * BLOCK * thread_count()
+
+    def rank_columns(self, wanted: Wanted) -> None:
+        return None
+
+    def collect(self, labelling: Labelling, wanted: Wanted) -> Collect:
+        return Collect(values=CONCORDANCE in wanted and _counts_defined(labelling))
+
+    def finish(self, labelling: Labelling, collected: Collected) -> Finished:
+        within = collected.values
+        if within is None:
+            return None
+        within.sort()
+        points = self.X if labelling.rows is None else self.X[labelling.rows]
+        return concordance_counts(within, StreamedPairCounter(points), _pairs(labelling.n))
+
+
+PairSource = RankedPairs | OncePairs | StreamedPairs
