@@ -9,10 +9,12 @@ from typing import Any
 
 import numpy as np
 
-from metricate.defaults import DEFAULT_LARGE_N
+from metricate.defaults import DEFAULT_LARGE_N, DEFAULT_MEMORY_BUDGET
 from metricate.errors import ColumnNotFoundError
 from metricate.io.load import load_clustering
+from metricate.memory import parse_size
 from metricate.metrics import EvaluationResult, PointSet, check_metric_names
+from metricate.parallel import blas_threads
 from metricate.training.reference import load_reference, normalize_against
 
 
@@ -22,6 +24,7 @@ def evaluate(
     exclude: Iterable[str] | None = None,
     force_all: bool = False,
     large_n: int = DEFAULT_LARGE_N,
+    memory_budget: int | str = DEFAULT_MEMORY_BUDGET,
     label_col: str | None = None,
     embedding_cols: str | Sequence[str] | None = None,
     reference_col: str | None = None,
@@ -33,10 +36,12 @@ def evaluate(
     ``_norm`` value against that run, as if the clustering had been one of its rows.
 
     Noise points (label -1) are left out; rows with NaN/inf embeddings are dropped
-    with a warning. Pair-based indices are skipped above ``large_n`` points unless
-    ``force_all``.
+    with a warning. Above ``large_n`` points the pair-based indices are computed on a
+    stratified sample of ``large_n`` points, unless ``force_all``; ``memory_budget``
+    (bytes, or a size like ``"4GB"``) bounds what the process holds.
     """
     exclude = check_metric_names(exclude)
+    budget = parse_size(memory_budget)
     stored = None if reference is None else load_reference(reference)
     started = time.perf_counter()
     clustering = load_clustering(path, label_col=label_col, embedding_cols=embedding_cols)
@@ -47,15 +52,17 @@ def evaluate(
                 f"{clustering.path}: reference column {reference_col!r} not found"
             )
         true_labels = clustering.frame[reference_col].to_numpy()[~clustering.noise_mask]
-    points = PointSet(clustering.points, large_n=large_n)
-    result = points.evaluate(
-        clustering.point_labels, exclude=exclude, force_all=force_all, reference=true_labels
-    )
+    points = PointSet(clustering.points, large_n=large_n, single_use=True, memory_budget=budget)
+    with blas_threads(1):
+        result = points.evaluate(
+            clustering.point_labels, exclude=exclude, force_all=force_all, reference=true_labels
+        )
     result.metadata = {
         **clustering.metadata(),
         "exclude": list(exclude),
         "force_all": force_all,
         "large_n": large_n,
+        "memory_budget": budget,
         "seconds": round(time.perf_counter() - started, 3),
     }
     result.warnings = clustering.warnings + [

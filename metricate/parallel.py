@@ -147,3 +147,16 @@ def bounded_map(
     if errors:
         raise errors[0]
     return results  # type: ignore[return-value]
+
+
+@contextmanager
+def blas_threads(count: int) -> Iterator[None]:
+    """Let BLAS (matrix products, eigenvalues) use ``count`` threads inside the block.
+
+    The library's own threads already use the cores; BLAS starting as many threads
+    again inside each would only make them wait for one another.
+    """
+    from threadpoolctl import threadpool_limits  # loads with the scoring, not the CLI
+
+    with threadpool_limits(limits=count, user_api="blas"):
+        yield

@@ -16,9 +16,10 @@ from typing import Any, TypeVar
 
 import click
 
-from metricate.defaults import DEFAULT_LARGE_N, DEFAULT_SEED
+from metricate.defaults import DEFAULT_LARGE_N, DEFAULT_MEMORY_BUDGET, DEFAULT_SEED
 from metricate.degradations import DEFAULT_LEVELS
 from metricate.errors import InvalidOptionError, MetricateError
+from metricate.memory import format_size, parse_size
 from metricate.training.result import output_suffix
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -93,14 +94,35 @@ exclude_option = click.option(
     help="Metric name(s) to leave out (repeat or comma-separate).",
 )
 force_all_option = click.option(
-    "--force-all", is_flag=True, help="Compute the pair-based metrics above --large-n too."
+    "--force-all",
+    is_flag=True,
+    help="Compute the pair-based metrics on every point above --large-n too (exact, "
+    "within --memory-budget, however long it takes).",
 )
 large_n_option = click.option(
     "--large-n",
     type=click.IntRange(min=2),
     default=DEFAULT_LARGE_N,
     show_default=True,
-    help="Above this many points, pair-based metrics are skipped unless --force-all.",
+    help="Above this many points, the pair-based metrics use a stratified sample of this "
+    "many points (the same for every version of a file) unless --force-all.",
+)
+
+
+def _size(_: click.Context, __: click.Parameter, value: Any) -> int:
+    try:
+        return parse_size(value)
+    except InvalidOptionError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+memory_budget_option = click.option(
+    "--memory-budget",
+    default=format_size(DEFAULT_MEMORY_BUDGET),
+    show_default=True,
+    callback=_size,
+    help="Memory the run may hold, e.g. 4GB or 512MB (shared by its local processes); "
+    "what does not fit is computed more slowly, never beyond it.",
 )
 types_option = click.option(
     "--types",
@@ -130,5 +152,5 @@ broker_option = click.option(
 
 # How a clustering CSV is read, how it is scored, which variants are made.
 reading_options = compose(label_col_option, embedding_cols_option)
-scoring_options = compose(exclude_option, force_all_option, large_n_option)
+scoring_options = compose(exclude_option, force_all_option, large_n_option, memory_budget_option)
 variant_options = compose(types_option, levels_option, seed_option)

@@ -35,9 +35,12 @@ from metricate.metrics.distances import PairArray, PairLayout
 from metricate.parallel import parallel_map, thread_count
 
 _STREAM_ROW_BLOCK = 64
-# Pairs per part when ranking: about 50 bytes of temporary memory each while a part is
-# ranked, so a part takes some 400 MB, and a thread ranks one part at a time.
-RANK_PART_PAIRS = 1 << 23
+# Pairs per part when ranking, at the least and at the most: a part takes about 40 bytes
+# of temporary memory a pair while it is ranked, and a thread ranks one part at a time;
+# each part costs a scan of a byte per pair, so parts are as large as memory allows.
+RANK_PART_PAIRS = 1 << 22
+RANK_PART_MAX_PAIRS = 1 << 26
+RANK_BYTES_PER_PAIR = 40
 # Up to this many pairs with a tied distance, ``PairRanks`` keeps which pairs they are.
 TIED_PAIRS_KEPT = 1 << 21
 
@@ -161,12 +164,17 @@ class PairRanks:
     ranks are exact whatever the split: a pair's rank is the count of pairs below it.
     """
 
-    def __init__(self, layout: PairLayout, distances: np.ndarray) -> None:
+    def __init__(self, layout: PairLayout, distances: np.ndarray, room: int | None = None) -> None:
+        """``room``: bytes ranking may take besides the ranks (larger parts, fewer scans)."""
         self.layout = layout
         total = distances.size
         dtype = np.int32 if total < np.iinfo(np.int32).max else np.int64
         self.ranks = np.empty(total, dtype=dtype)
-        edges = _value_edges(distances, max(1, -(-total // RANK_PART_PAIRS)))
+        per_part = RANK_PART_PAIRS
+        if room is not None:
+            per_part = (room - total) // (RANK_BYTES_PER_PAIR * thread_count())
+            per_part = int(min(max(per_part, RANK_PART_PAIRS), RANK_PART_MAX_PAIRS))
+        edges = _value_edges(distances, max(1, -(-total // per_part)))
         part = _part_of(distances, edges)
         bases = np.concatenate(([0], np.cumsum(np.bincount(part, minlength=edges.size + 1))))
         parts = parallel_map(
@@ -243,7 +251,7 @@ class PairRanks:
             own = self.pairs.among(present)
             own.sort()
             return PairCounter(own, tied_values(own))
-        out = np.concatenate((self.pairs.between(removed, present), self.pairs.among(removed)))
+        out = self.pairs.touching(removed, present)
         out.sort()
         return PairCounter(None, self.ties, out)
 

@@ -21,6 +21,9 @@ without storing anything of size n^2, recomputing them with ``cdist``.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
+
 import numpy as np
 from scipy.spatial.distance import cdist
 
@@ -130,33 +133,50 @@ class PairArray:
 
     def among(self, points: np.ndarray) -> np.ndarray:
         """The values of every pair of ``points`` (ascending), in no particular order."""
-        parts = []
-        for block, here, later in self.layout.split(points):
-            if later.size:
-                rect = self.layout.rectangle(self.flat, block)
-                parts.append(rect[np.ix_(here, later)].ravel())
-            if here.size > 1:
-                upper = np.triu_indices(here.size, 1)
-                parts.append(self.tiles[block][np.ix_(here, here)][upper])
-        return np.concatenate(parts) if parts else np.empty(0, dtype=self.flat.dtype)
+        return self._gathered(self._among(points), points.size * (points.size - 1) // 2)
 
     def between(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """The values of every pair (x, y), x in ``a``, y in ``b`` (ascending, disjoint)."""
+        return self._gathered(self._between(a, b), a.size * b.size)
+
+    def touching(self, removed: np.ndarray, kept: np.ndarray) -> np.ndarray:
+        """The values of every pair with a point in ``removed`` (the other in ``kept``
+        or ``removed``; both ascending, disjoint)."""
+        size = removed.size * kept.size + removed.size * (removed.size - 1) // 2
+        pieces = itertools.chain(self._between(removed, kept), self._among(removed))
+        return self._gathered(pieces, size)
+
+    def _gathered(self, pieces: Iterator[np.ndarray], size: int) -> np.ndarray:
+        """The pieces laid end to end in one array (no second copy of them all)."""
+        out = np.empty(size, dtype=self.flat.dtype)
+        at = 0
+        for piece in pieces:
+            out[at : at + piece.size] = piece.ravel()
+            at += piece.size
+        assert at == size
+        return out
+
+    def _among(self, points: np.ndarray) -> Iterator[np.ndarray]:
+        for block, here, later in self.layout.split(points):
+            if later.size:
+                yield self.layout.rectangle(self.flat, block)[np.ix_(here, later)]
+            if here.size > 1:
+                upper = np.triu_indices(here.size, 1)
+                yield self.tiles[block][np.ix_(here, here)][upper]
+
+    def _between(self, a: np.ndarray, b: np.ndarray) -> Iterator[np.ndarray]:
         layout = self.layout
-        parts = []
         # A pair lies in the rectangle of its earlier point's block, or in a tile.
         for first, second in ((a, b), (b, a)):
             for block, here, _ in layout.split(first):
                 end = int(layout.ends[block])
                 later = second[np.searchsorted(second, end) :] - end
                 if later.size:
-                    rect = layout.rectangle(self.flat, block)
-                    parts.append(rect[np.ix_(here, later)].ravel())
+                    yield layout.rectangle(self.flat, block)[np.ix_(here, later)]
         in_b = {block: here for block, here, _ in layout.split(b)}
         for block, here, _ in layout.split(a):
             if block in in_b:
-                parts.append(self.tiles[block][np.ix_(here, in_b[block])].ravel())
-        return np.concatenate(parts) if parts else np.empty(0, dtype=self.flat.dtype)
+                yield self.tiles[block][np.ix_(here, in_b[block])]
 
 
 class DistanceTable:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from metricate.metrics.counting import (
+    RANK_BYTES_PER_PAIR,
     RANK_PART_PAIRS,
     PairCounter,
     PairRanks,
@@ -31,6 +32,7 @@ from metricate.metrics.counting import (
 )
 from metricate.metrics.distances import BLOCK, ComputedColumns, DistanceTable, PairArray
 from metricate.metrics.pairstats import (
+    GROUP_BYTES,
     RANKS_EACH,
     RANKS_NONE,
     RANKS_SUM,
@@ -58,26 +60,58 @@ def _counts_defined(labelling: Labelling) -> bool:
 class RankedPairs:
     """Distances and their ranks, kept for any number of labellings."""
 
-    def __init__(self, X: np.ndarray, extends: DistanceTable | None = None) -> None:
+    def __init__(
+        self, X: np.ndarray, extends: DistanceTable | None = None, room: int | None = None
+    ) -> None:
+        """``room``: bytes it may take beyond what it holds (``held_bytes``)."""
         self.table = DistanceTable(X, extends=extends)
         self.columns = self.table
         self._ranks: PairRanks | None = None
+        self.room = room
 
     @staticmethod
-    def bytes_needed(n: int) -> int:
+    def held_bytes(n: int) -> int:
+        """What it holds: the distances and their ranks."""
         pairs = _pairs(n)
         rank_bytes = 4 if pairs < np.iinfo(np.int32).max else 8
-        ranking = 50 * min(RANK_PART_PAIRS, pairs) * thread_count()
-        return pairs * (8 + rank_bytes) + 12 * n * BLOCK + ranking
+        return pairs * (8 + rank_bytes) + 12 * n * BLOCK
+
+    @staticmethod
+    def bytes_needed(n: int, threads: int | None = None) -> int:
+        """What it holds at its peak: the distances and ranks, and the more of ranking
+        them (the smallest parts) or of a pass (columns, a subset's pair ranks), on
+        ``threads`` threads (default: the budget's)."""
+        pairs = _pairs(n)
+        threads = threads or thread_count()
+        ranking = pairs + RANK_BYTES_PER_PAIR * min(RANK_PART_PAIRS, pairs) * threads
+        passing = GROUP_BYTES + threads * 20 * n * BLOCK + 2 * pairs
+        return RankedPairs.held_bytes(n) + max(ranking, passing)
 
     @property
     def ranks(self) -> PairRanks:
         if self._ranks is None:
-            self._ranks = PairRanks(self.table.layout, self.table.values)
+            self._ranks = PairRanks(self.table.layout, self.table.values, self.room)
         return self._ranks
 
     def drop_ranks(self) -> None:
         self._ranks = None
+
+    def finish_cost(self, labelling: Labelling, collect: Collect) -> int:
+        """Bytes finishing a labelling takes: its within pairs' ranks, and for a subset
+        the ranks of the pairs it leaves out (or of its own, if fewer)."""
+        if collect.ranks != RANKS_EACH:
+            return 0
+        cost = 4 * labelling.n_within
+        if labelling.rows is not None:
+            kept, n = labelling.rows.size, self.table.n
+            removed = n - kept
+            cost += 4 * min(_pairs(kept), removed * kept + _pairs(removed))
+        return cost
+
+    @property
+    def finish_limit(self) -> int:
+        """Finishing holds at most this much at once (a subset's counter at the worst)."""
+        return 2 * _pairs(self.table.n)
 
     def _from_rank_sum(self, labelling: Labelling, rank_sum: int) -> tuple[int, int]:
         """(s+, s-) of a labelling of every point from the sum of its within pairs' ranks.
@@ -133,8 +167,10 @@ class OncePairs:
         self.columns = self.table
 
     @staticmethod
-    def bytes_needed(n: int) -> int:
-        return _pairs(n) * 8 + 8 * n * BLOCK
+    def bytes_needed(n: int, threads: int | None = None) -> int:
+        """The distances, and a pass's columns on ``threads`` threads (default: the
+        budget's)."""
+        return _pairs(n) * 8 + 8 * n * BLOCK + 20 * n * BLOCK * (threads or thread_count())
 
     def rank_columns(self, wanted: Wanted) -> None:
         return None
@@ -165,8 +201,8 @@ class StreamedPairs:
         self.columns = ComputedColumns(X)
 
     @staticmethod
-    def bytes_needed(n: int) -> int:
-        return 8 * (n + 1) * BLOCK * thread_count()
+    def bytes_needed(n: int, threads: int | None = None) -> int:
+        return 8 * (n + 1) * BLOCK * (threads or thread_count())
 
     def rank_columns(self, wanted: Wanted) -> None:
         return None

@@ -22,14 +22,15 @@ set of its own.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
-from metricate.metrics.distances import PairLayout
-from metricate.parallel import parallel_map
+from metricate.metrics.distances import BLOCK, PairLayout
+from metricate.parallel import bounded_map, parallel_map
 
 _CHUNK = 64  # members summed in sequence, then chunk sums in sequence
 _SEGMENT_CHUNKS = 16  # chunks per segment (1,024 members), segment sums in sequence
@@ -125,9 +126,6 @@ class Collect:
     ranks: int = RANKS_NONE
 
 
-# What one cluster gives of its within pairs in one block: their distances, their
-# ranks, and the sum of their ranks.
-Parts = tuple[np.ndarray | None, np.ndarray | None, int | None]
 # Turns what was gathered of a labelling's within pairs into its concordance counts.
 Finish = Callable[[Labelling, Collected], tuple[int, int] | None]
 # Bytes of within pairs gathered at once: the labellings of a batch are reduced in
@@ -136,7 +134,12 @@ GROUP_BYTES = 256 * 10**6
 
 
 class _Reductions:
-    """Per-labelling accumulators filled block by block."""
+    """Per-labelling accumulators filled block by block.
+
+    Within pairs are gathered into arrays allocated once, cluster after cluster and,
+    inside a cluster, block after block (the block of the pair's earlier point), so
+    every block writes its own stretch and nothing small is left behind in memory.
+    """
 
     def __init__(
         self,
@@ -145,6 +148,7 @@ class _Reductions:
         is_base: bool,
         collect: Collect,
         gather: Collect,
+        n_blocks: int,
     ) -> None:
         n, k = labelling.n, labelling.k
         self.labelling = labelling
@@ -155,15 +159,19 @@ class _Reductions:
         self.own_max = np.zeros(n)
         self.own_min = np.full(n, np.inf)
         self.other_min = np.full(n, np.inf)
-        self.cop_parts: list[np.ndarray] = []
-        self.values: list[np.ndarray] = []
-        self.ranks: list[np.ndarray] = []
-        self.rank_sums: list[int] = []
-        # The base labelling keeps its full K x n maxima and minima, and its clusters'
-        # within pairs by block, for the labellings that share its clusters.
+        self.cop = np.full((n_blocks, k), np.inf)
+        self.rank_sums = np.zeros((k, n_blocks), dtype=np.int64)
+        # Where each (cluster, block) writes its within pairs; cluster c's are
+        # offsets[c, 0] .. offsets[c, -1].
+        self.offsets = _within_offsets(labelling, n_blocks)
+        n_within = int(self.offsets[-1, -1]) if k else 0
+        self.values = np.empty(n_within) if gather.values else None
+        total = labelling.n_total * (labelling.n_total - 1) // 2
+        rank_type = np.int32 if total < np.iinfo(np.int32).max else np.int64
+        self.ranks = np.empty(n_within, dtype=rank_type) if gather.ranks == RANKS_EACH else None
+        # The base labelling keeps its full K x n maxima and minima for the others.
         self.max_to = np.zeros((k, n)) if is_base else None
         self.min_to = np.full((k, n), np.inf) if is_base else None
-        self.cluster_parts: dict[tuple[int, int], Parts | None] = {}
         padded: list[np.ndarray | None] = []
         for c, m in enumerate(labelling.members):
             if reuse[c] >= 0:
@@ -174,6 +182,18 @@ class _Reductions:
         self.padded = padded
 
 
+def _within_offsets(labelling: Labelling, n_blocks: int) -> np.ndarray:
+    """K x (blocks + 1): where the within pairs of each cluster, by the block of their
+    earlier point, start in a labelling's within-pair array."""
+    counts = np.zeros((labelling.k, n_blocks), dtype=np.int64)
+    for c, m in enumerate(labelling.members):
+        later = m.size - 1 - np.arange(m.size)  # members after each member
+        np.add.at(counts[c], m // BLOCK, later)
+    ends = np.cumsum(counts.ravel()).reshape(counts.shape)
+    starts = np.concatenate(([0], ends.ravel()[:-1])).reshape(counts.shape)
+    return np.concatenate((starts, ends[:, -1:]), axis=1)
+
+
 def pair_statistics(
     columns: Columns,
     rank_columns: Columns | None,
@@ -181,6 +201,8 @@ def pair_statistics(
     collect: list[Collect],
     finish: Finish,
     progress: Callable[[float], None] | None = None,
+    finish_cost: Callable[[Labelling, Collect], int] | None = None,
+    finish_limit: int = 0,
 ) -> list[PairStatistics]:
     """Reduce every labelling's pair distances in passes over ``columns`` (and gather
     its within pairs' ranks from ``rank_columns``, as ``collect`` asks).
@@ -188,12 +210,14 @@ def pair_statistics(
     ``labellings[0]`` is the base when it covers every point: the others reuse its
     clusters. The labellings are reduced in groups whose gathered within pairs fit in
     ``GROUP_BYTES``, one pass each; ``finish`` turns a labelling's gathered within pairs
-    into its concordance counts as soon as its group is done. ``progress(share)`` is
+    into its concordance counts as soon as its group is done, several at once while
+    their ``finish_cost`` (bytes) stays within ``finish_limit``. ``progress(share)`` is
     told the share of the work done after each block.
     """
     base = labellings[0] if labellings and labellings[0].rows is None else None
     # The base gathers whatever a labelling sharing its clusters needs.
     union = Collect(values=any(c.values for c in collect), ranks=max(c.ranks for c in collect))
+    n_blocks = columns.layout.n_blocks
     reductions = [
         _Reductions(
             lab,
@@ -201,12 +225,12 @@ def pair_statistics(
             lab is base,
             want,
             union if lab is base else want,
+            n_blocks,
         )
         for lab, want in zip(labellings, collect, strict=True)
     ]
     base_red = reductions[0] if base is not None else None
     groups = _groups(reductions)
-    n_blocks = columns.layout.n_blocks
     total = n_blocks * len(groups)
     done = [0]
     out: list[PairStatistics] = []
@@ -223,7 +247,8 @@ def pair_statistics(
                 progress(done[0] / total)
 
         parallel_map(one_block, range(n_blocks))
-        out += parallel_map(lambda red: _finish(red, finish), group)
+        costs = [finish_cost(r.labelling, r.collect) if finish_cost else 0 for r in group]
+        out += bounded_map(lambda red: _finish(red, base_red, finish), group, costs, finish_limit)
     return out
 
 
@@ -292,27 +317,12 @@ def _reduce_block(
             sums[c] = base.sum_to[source, start:end]
             maxs[c] = base.max_to[source, start:end]
             mins[c] = base.min_to[source, start:end]
-            parts = base.cluster_parts.get((int(source), block))
-        else:
-            padded = red.padded[c]
-            assert padded is not None
-            parts = _reduce_cluster(
-                column,
-                ranks,
-                padded,
-                lab.members[c],
-                start,
-                end,
-                c,
-                sums,
-                maxs,
-                mins,
-                red.gather,
-            )
-            if red.max_to is not None:
-                red.cluster_parts[(c, block)] = parts
-        if parts is not None:
-            _keep(red, parts)
+            continue
+        padded = red.padded[c]
+        assert padded is not None
+        _reduce_cluster(column, ranks, padded, lab.members[c], start, end, c, sums, maxs, mins)
+        if red.gather.values or red.gather.ranks:
+            _gather_within(column, ranks, lab.members[c], start, end, red, c, block)
     sums, maxs, mins = sums[:, cols], maxs[:, cols], mins[:, cols]
     red.sum_to[:, here] = sums
     if red.max_to is not None and red.min_to is not None:
@@ -325,17 +335,22 @@ def _reduce_block(
     mins[codes, span] = np.inf
     red.other_min[here] = mins.min(axis=0)
     maxs[codes, span] = np.inf
-    red.cop_parts.append(maxs.min(axis=1))
+    red.cop[block] = maxs.min(axis=1)
 
 
-def _keep(red: _Reductions, parts: Parts) -> None:
-    values, ranks, rank_sum = parts
-    if red.collect.values and values is not None:
-        red.values.append(values)
-    if red.collect.ranks == RANKS_EACH and ranks is not None:
-        red.ranks.append(ranks)
-    if red.collect.ranks == RANKS_SUM and rank_sum is not None:
-        red.rank_sums.append(int(rank_sum))
+_scratch = threading.local()
+
+
+def _rows_of(column: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``column``'s ``rows`` in a buffer this thread reuses (no new memory per call)."""
+    size = rows.size * column.shape[1]
+    buffer = getattr(_scratch, "buffer", None)
+    if buffer is None or buffer.size < size:
+        buffer = np.empty(max(size, 1 << 16))
+        _scratch.buffer = buffer
+    out = buffer[:size].reshape(rows.size, column.shape[1])
+    np.take(column, rows, axis=0, out=out)
+    return out
 
 
 def _reduce_cluster(
@@ -349,13 +364,11 @@ def _reduce_cluster(
     sums: np.ndarray,
     maxs: np.ndarray,
     mins: np.ndarray,
-    collect: Collect,
-) -> Parts | None:
+) -> None:
     """Sum, largest and smallest distance (self left out) from each point of the block
-    to the members of one cluster; and the cluster's within pairs whose earlier point
-    lies in the block, as ``collect`` asks."""
+    to the members of one cluster."""
     size = members.size
-    block = np.take(column, padded, axis=0)  # members (padded with zero rows) x block
+    block = _rows_of(column, padded)  # members (padded with zero rows) x block
     chunks = block.reshape(-1, _CHUNK, block.shape[1])
     chunk_sums = np.add.reduce(chunks, axis=1)  # in sequence within each chunk
     n_chunks = chunk_sums.shape[0]
@@ -368,44 +381,67 @@ def _reduce_cluster(
     rows = block[:size]
     maxs[c] = np.maximum(rows.max(axis=0), 0.0)
     lo, hi = np.searchsorted(members, (start, end))  # the members inside the block
-    parts: Parts | None = None
-    if (collect.values or collect.ranks) and hi > lo:
-        inside = members[lo:hi] - start
-        values = pair_ranks = rank_sum = None
-        if collect.values or collect.ranks == RANKS_EACH:
-            later = np.arange(size)[:, None] > np.arange(lo, hi)[None, :]  # pair once: j > i
-        if collect.values:
-            values = np.take(rows, inside, axis=1)[later]
-        if collect.ranks and ranks is not None:
-            pairs = ranks[np.ix_(members, inside)]
-            # Over all blocks, each within pair is summed twice: once from each point.
-            rank_sum = int(pairs.sum(dtype=np.int64))
-            if collect.ranks == RANKS_EACH:
-                pair_ranks = pairs[later]
-        parts = (values, pair_ranks, rank_sum)
     rows[np.arange(lo, hi), members[lo:hi] - start] = np.inf  # leave each point itself out
     mins[c] = rows.min(axis=0)
-    return parts
 
 
-def _finish(red: _Reductions, finish: Finish) -> PairStatistics:
-    """The labelling's statistics; what was gathered of its within pairs is let go."""
+def _gather_within(
+    column: np.ndarray,
+    ranks: np.ndarray | None,
+    members: np.ndarray,
+    start: int,
+    end: int,
+    red: _Reductions,
+    c: int,
+    block: int,
+) -> None:
+    """One cluster's within pairs whose earlier point lies in the block, as the
+    labelling gathers them: distances, ranks, or the sum of the ranks."""
+    lo, hi = np.searchsorted(members, (start, end))
+    if hi == lo:
+        return
+    inside = members[lo:hi] - start
+    after = members[lo + 1 :]
+    at = slice(int(red.offsets[c, block]), int(red.offsets[c, block + 1]))
+    if (red.values is not None or red.ranks is not None) and at.stop > at.start:
+        later = np.arange(lo + 1, members.size)[:, None] > np.arange(lo, hi)[None, :]  # j > i
+        if red.values is not None:
+            red.values[at] = column[np.ix_(after, inside)][later]
+        if red.ranks is not None and ranks is not None:
+            red.ranks[at] = ranks[np.ix_(after, inside)][later]
+    if red.gather.ranks and ranks is not None:
+        # The ranks from every member to the block's members: over all blocks, each
+        # within pair twice (once from each of its points), and no mask to apply.
+        red.rank_sums[c, block] = int(ranks[np.ix_(members, inside)].sum(dtype=np.int64))
+
+
+def _finish(red: _Reductions, base: _Reductions | None, finish: Finish) -> PairStatistics:
+    """The labelling's statistics; what was gathered of its within pairs is let go
+    (the base's is kept: the labellings of later groups copy from it)."""
     lab = red.labelling
+    if red is not base:
+        _copy_shared(red, base)
+    collect = red.collect
+    rank_sum = None
+    if collect.ranks == RANKS_SUM:
+        twice = int(red.rank_sums.sum())
+        shared = red.reuse >= 0
+        if shared.any():
+            assert base is not None
+            twice += int(base.rank_sums[red.reuse[shared]].sum())
+        rank_sum = twice // 2
     collected = Collected(
-        values=np.concatenate(red.values)
-        if red.collect.values and red.values
-        else (np.empty(0) if red.collect.values else None),
-        ranks=np.concatenate(red.ranks)
-        if red.collect.ranks == RANKS_EACH and red.ranks
-        else (np.empty(0, dtype=np.int64) if red.collect.ranks == RANKS_EACH else None),
-        rank_sum=sum(red.rank_sums) // 2 if red.collect.ranks == RANKS_SUM else None,
+        values=red.values if collect.values else None,
+        ranks=red.ranks if collect.ranks == RANKS_EACH else None,
+        rank_sum=rank_sum,
     )
-    red.values, red.ranks = [], []
+    if red is not base:
+        red.values = red.ranks = None
     concordance = finish(lab, collected)
     n = lab.n
     # Each within pair's distance is in two points' sums to their own cluster.
     own = red.sum_to[lab.codes, np.arange(n)]
-    cop = np.min(np.vstack(red.cop_parts), axis=0) if red.cop_parts else np.full(lab.k, np.inf)
+    cop = red.cop.min(axis=0)
     return PairStatistics(
         sum_to=red.sum_to,
         own_max=red.own_max,
@@ -418,3 +454,16 @@ def _finish(red: _Reductions, finish: Finish) -> PairStatistics:
         sum_all=float(red.sum_to.sum() / 2.0),
         concordance=concordance,
     )
+
+
+def _copy_shared(red: _Reductions, base: _Reductions | None) -> None:
+    """Copy the within pairs of the clusters shared with the base from the base's."""
+    for c in np.flatnonzero(red.reuse >= 0):
+        assert base is not None
+        source = int(red.reuse[c])
+        to = slice(int(red.offsets[c, 0]), int(red.offsets[c, -1]))
+        of = slice(int(base.offsets[source, 0]), int(base.offsets[source, -1]))
+        if red.values is not None and base.values is not None:
+            red.values[to] = base.values[of]
+        if red.ranks is not None and base.ranks is not None:
+            red.ranks[to] = base.ranks[of]

@@ -198,6 +198,11 @@ class PointSet:
         if isinstance(self.root._pairs, RankedPairs):
             self.root._pairs.drop_ranks()
 
+    def distance_bytes(self) -> int:
+        """Bytes the root's kept pair distances take (0 when none are kept)."""
+        table = self.root._table()
+        return 0 if table is None else table.nbytes
+
     def _table(self) -> DistanceTable | None:
         """This root's distance table, when it holds one that answers positions."""
         pairs = self._pairs
@@ -322,6 +327,7 @@ class PointSet:
     ) -> list[PairStatistics]:
         labellings = [Labelling(r.codes, r.rows, self.n) for r in requests]
         source = self._pair_source(labellings)
+        ranked = source if isinstance(source, RankedPairs) else None
         stats = pair_statistics(
             source.columns,
             source.rank_columns(needs),
@@ -329,6 +335,8 @@ class PointSet:
             [source.collect(lab, needs) for lab in labellings],
             source.finish,
             share.update if share.progress is not None else None,
+            ranked.finish_cost if ranked else None,
+            ranked.finish_limit if ranked else 0,
         )
         if isinstance(source, OncePairs):
             self._pairs = None  # its distances are sorted now
@@ -340,27 +348,29 @@ class PointSet:
         if isinstance(self._pairs, RankedPairs):
             return self._pairs
         n = self.n
-        largest_within = max(
-            sum(m.size * (m.size - 1) // 2 for m in lab.members) for lab in labellings
-        )
-        batch = sum(8 * lab.k * lab.n + 32 * lab.n for lab in labellings)
-        extra = batch + 16 * largest_within + _MARGIN
+        # The batch's accumulators: sums per (cluster, point), and a few per point.
+        extra = sum(8 * lab.k * lab.n + 32 * lab.n for lab in labellings) + _MARGIN
         once = self.single_use and len(labellings) == 1
         kind: type[PairSource] = OncePairs if once else RankedPairs
         if self.pair_memory is not None:  # the caller planned this set's memory
-            fits = kind.bytes_needed(n) <= self.pair_memory
+            room = self.pair_memory
+            fits = kind is not StreamedPairs and kind.bytes_needed(n, threads=1) <= room
         else:
-            fits = kind.bytes_needed(n) + extra <= self.memory_budget - resident_bytes()
+            room = self.memory_budget - resident_bytes() - extra
+            fits = kind.bytes_needed(n) <= room
         if not fits:
             kind = StreamedPairs
         parent = None
         base = self._extends
         if base is not None and base.n <= n and np.array_equal(self._X[: base.n], base._X):
             parent = base._table()
-        if kind is StreamedPairs:
-            source: PairSource = StreamedPairs(self._X)
+        source: PairSource
+        if kind is RankedPairs:
+            source = RankedPairs(self._X, parent, room - RankedPairs.held_bytes(n))
+        elif kind is OncePairs:
+            source = OncePairs(self._X, parent)
         else:
-            source = kind(self._X, extends=parent)  # type: ignore[call-arg]
+            source = StreamedPairs(self._X)
         if isinstance(source, RankedPairs):
             self._pairs = source
         return source
@@ -380,6 +390,7 @@ class PointSet:
                 large_n=max(self.large_n, self._sample_rows.size),
                 single_use=self.single_use,
                 memory_budget=self.memory_budget,
+                pair_memory=self.pair_memory,
             )
         return self._sample_set
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from metricate.defaults import DEFAULT_LARGE_N, DEFAULT_SEED
+from metricate.defaults import DEFAULT_LARGE_N, DEFAULT_MEMORY_BUDGET, DEFAULT_SEED
 from metricate.errors import InvalidOptionError
 from metricate.options import GenerationOptions
 from metricate.training.inputs import find_inputs
@@ -27,7 +27,9 @@ def generate_training_data(
     label_col: str | None = None,
     embedding_cols: str | Sequence[str] | None = None,
     large_n: int = DEFAULT_LARGE_N,
+    memory_budget: int | str = DEFAULT_MEMORY_BUDGET,
     degraded_dir: str | Path | None = None,
+    jobs: int | None = None,
 ) -> TrainingDataResult:
     """Training data from one good clustering: the original and every variant,
     scored and normalized. With ``output_dir``, also writes
@@ -44,7 +46,9 @@ def generate_training_data(
         label_col=label_col,
         embedding_cols=embedding_cols,
         large_n=large_n,
+        memory_budget=memory_budget,
         degraded_dir=degraded_dir,
+        jobs=jobs,
     )
 
 
@@ -62,13 +66,16 @@ def generate_training_data_batch(
     label_col: str | None = None,
     embedding_cols: str | Sequence[str] | None = None,
     large_n: int = DEFAULT_LARGE_N,
+    memory_budget: int | str = DEFAULT_MEMORY_BUDGET,
     degraded_dir: str | Path | None = None,
     jobs: int | None = None,
     progress: Progress | None = None,
 ) -> TrainingDataResult:
     """Training data from every CSV in ``inputs`` (a directory, or files and
     directories), normalized across all of them. A bad file becomes an entry in
-    ``errors``; the others complete. ``jobs``: cores to use (default all)."""
+    ``errors``; the others complete. ``jobs``: cores to use (default all);
+    ``memory_budget``: what the run may hold (bytes, or a size like ``"4GB"``), shared
+    by its processes."""
     options = GenerationOptions.parse(
         types=types,
         levels=levels,
@@ -76,6 +83,7 @@ def generate_training_data_batch(
         exclude=exclude,
         force_all=force_all,
         large_n=large_n,
+        memory_budget=memory_budget,
         label_col=label_col,
         embedding_cols=embedding_cols,
         topic=topic,

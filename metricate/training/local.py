@@ -8,6 +8,7 @@ import queue
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -47,15 +48,17 @@ def run_local(
     cores = max(1, jobs or os.cpu_count() or 1)
     processes = max(1, min(cores, len(paths)))
     threads = max(1, cores // processes)
+    # The run's memory budget is shared by its processes.
+    per_process = replace(options, memory_budget=options.memory_budget // processes)
     if processes == 1:
         outcomes = []
         with thread_budget(threads):
             for path in paths:
-                outcomes.append(process_file(path, options, progress))
+                outcomes.append(process_file(path, per_process, progress))
                 if on_file is not None:
                     on_file(outcomes[-1])
     else:
-        outcomes = _run_pool(paths, options, processes, threads, progress, on_file)
+        outcomes = _run_pool(paths, per_process, processes, threads, progress, on_file)
     result = assemble_result(
         outcomes,
         options,

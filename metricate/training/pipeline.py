@@ -17,6 +17,7 @@ from metricate.errors import MetricateError
 from metricate.io.load import Clustering, load_clustering
 from metricate.metrics import PointSet
 from metricate.options import GenerationOptions, clustering_name
+from metricate.parallel import blas_threads
 from metricate.training.outcome import FileOutcome
 from metricate.training.scoring import (
     Progress,
@@ -46,7 +47,8 @@ def process_file(
     """
     started = time.perf_counter()
     try:
-        return _process(path, options, progress, started, loaded)
+        with blas_threads(1):
+            return _process(path, options, progress, started, loaded)
     except reraise:
         raise
     except MetricateError as error:

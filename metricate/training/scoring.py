@@ -24,7 +24,7 @@ from metricate.degradations.seeding import file_identity
 from metricate.io.load import Clustering
 from metricate.memory import resident_bytes, trim
 from metricate.metrics import EvaluationResult, MetricNames, PointSet
-from metricate.metrics.pairing import OncePairs, RankedPairs
+from metricate.metrics.pairing import OncePairs
 from metricate.parallel import bounded_map
 from metricate.training.schema import METRIC_COLUMNS
 
@@ -168,42 +168,48 @@ def score_versions(
     # The original's ranks go; its distances stay while added noise can extend them.
     scorer.points.drop_ranks()
     trim()
-    order, costs, limit = _schedule([variants[i] for i in moved], scorer.points)
-    jobs = [(moved[j], cost) for j, cost in zip(order, costs, strict=True)]
-    scored.update(
-        zip(
-            (i for i, _ in jobs),
-            bounded_map(lambda job: scorer.moved(variants[job[0]], job[1]), jobs, costs, limit),
-            strict=True,
-        )
-    )
-    scorer.points.release()
+    extending = [i for i in moved if _extends(variants[i], scorer.points)]
+    rest = [i for i in moved if i not in extending]
+    for group in (extending, rest):
+        if not group:
+            scorer.points.release()  # nothing left extends the original's distances
+            trim()
+            continue
+        order, costs, limit = _schedule([variants[i] for i in group], scorer.points)
+        jobs = [(group[j], cost) for j, cost in zip(order, costs, strict=True)]
+        done = bounded_map(lambda job: scorer.moved(variants[job[0]], job[1]), jobs, costs, limit)
+        scored.update(zip((i for i, _ in jobs), done, strict=True))
+        scorer.points.release()
+        trim()
     clock.lap("evaluate_new_points")
     timing["evaluate"] = sum(v for k, v in timing.items() if k.startswith("evaluate_"))
     return [scored[i] for i in range(-1, len(variants))]
 
 
+def _extends(variant: Variant, points: PointSet) -> bool:
+    """Whether the variant adds points to the original's and is scored on all of them
+    (not on a sample), so its distances extend the original's."""
+    n = int(np.count_nonzero(variant.labels != NOISE))
+    return points.n < n <= points.large_n
+
+
 def _schedule(variants: list[Variant], points: PointSet) -> tuple[list[int], list[int], int]:
-    """The order in which to score the variants with new coordinates (added noise first,
-    while the original's distances they extend are kept; then the largest with the
+    """The order in which to score variants with new coordinates (the largest with the
     smallest), the bytes each one's distances take, and how many bytes of them may be
-    held at once: what the original's distances and ranks took, so that this phase
-    never holds more than the one before it, and never more than the budget allows."""
+    held at once: no more than the largest and the smallest together (two at a time,
+    never the two largest), and what the budget leaves beside what the process holds."""
     sizes = [min(int(np.count_nonzero(v.labels != NOISE)), points.large_n) for v in variants]
-    costs = [OncePairs.bytes_needed(size) + _MOVED_MARGIN for size in sizes]
-    extending = [i for i, size in enumerate(sizes) if size > points.n]
-    rest = [i for i in range(len(variants)) if i not in extending]
+    # Two at a time means a thread each.
+    costs = [OncePairs.bytes_needed(size, threads=1) + _MOVED_MARGIN for size in sizes]
+    by_cost = sorted(range(len(variants)), key=lambda i: -costs[i])
     order = []
-    for group in (extending, rest):
-        group = sorted(group, key=lambda i: -costs[i])
-        while group:
-            order.append(group.pop(0))
-            if group:
-                order.append(group.pop())
-    limit = min(
-        RankedPairs.bytes_needed(min(points.n, points.large_n)),
-        points.memory_budget - resident_bytes(),
-    )
+    while by_cost:
+        order.append(by_cost.pop(0))
+        if by_cost:
+            order.append(by_cost.pop())
+    limit = points.memory_budget - resident_bytes()
+    if len(order) > 1:
+        limit = min(limit, costs[order[0]] + costs[order[1]])
     return order, [costs[i] for i in order], limit
 
 

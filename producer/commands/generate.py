@@ -13,7 +13,6 @@ import pandas as pd
 from metricate.errors import InvalidOptionError
 from metricate.options import GenerationOptions
 from metricate.training import find_inputs, run_local
-from producer.distributed import run_distributed, service_errors
 from producer.options import (
     broker_option,
     check_output,
@@ -70,6 +69,7 @@ def generate(
     exclude: tuple[str, ...] | None,
     force_all: bool,
     large_n: int,
+    memory_budget: int,
     topic: str | None,
     topic_map: str | None,
     label_col: str | None,
@@ -91,6 +91,7 @@ def generate(
         exclude=exclude,
         force_all=force_all,
         large_n=large_n,
+        memory_budget=memory_budget,
         label_col=label_col,
         embedding_cols=embedding_cols,
         topic=topic,
@@ -103,6 +104,9 @@ def generate(
             click.echo("METRICATE_BROKER_URL is set: sending the files to workers", err=True)
         command = " ".join(["metricate", *sys.argv[1:]])
         command = command.replace(f" --run-id {run_id}", "").replace(f" --run-id={run_id}", "")
+        # Celery and Redis load only when the run goes to workers.
+        from producer.distributed import run_distributed, service_errors
+
         with service_errors():
             code = run_distributed(
                 paths,
