@@ -35,12 +35,12 @@ from metricate.metrics.distances import PairArray, PairLayout
 from metricate.parallel import parallel_map, thread_count
 
 _STREAM_ROW_BLOCK = 64
-# Pairs per part when ranking, at the least and at the most: a part takes about 40 bytes
+# Pairs per part when ranking, at the least and at the most: a part takes about 28 bytes
 # of temporary memory a pair while it is ranked, and a thread ranks one part at a time;
 # each part costs a scan of a byte per pair, so parts are as large as memory allows.
 RANK_PART_PAIRS = 1 << 22
 RANK_PART_MAX_PAIRS = 1 << 26
-RANK_BYTES_PER_PAIR = 40
+RANK_BYTES_PER_PAIR = 28
 # Up to this many pairs with a tied distance, ``PairRanks`` keeps which pairs they are.
 TIED_PAIRS_KEPT = 1 << 21
 
@@ -86,25 +86,38 @@ class PairCounter:
 
 def _couples_below(keys: np.ndarray, within: np.ndarray) -> int:
     """#{(k, w): k < w} for sorted ``keys`` and sorted ``within``, searching with the
-    shorter array in the longer (split across threads: searchsorted releases the GIL)."""
+    shorter array in the longer."""
     if keys.size == 0 or within.size == 0:
         return 0
     if within.size <= keys.size:
-        return int(np.sum(_search(keys, within, "left"), dtype=np.int64))
-    above = within.size - _search(within, keys, "right")
-    return int(np.sum(above, dtype=np.int64))
+        return _search_sum(keys, within, "left")
+    return within.size * keys.size - _search_sum(within, keys, "right")
 
 
-def _search(
+def _search_sum(
     sorted_values: np.ndarray, queries: np.ndarray, side: Literal["left", "right"]
-) -> np.ndarray:
-    parts = np.array_split(queries, thread_count()) if queries.size > 100_000 else [queries]
-    found = parallel_map(lambda q: np.asarray(np.searchsorted(sorted_values, q, side)), parts)
-    return np.concatenate(found) if len(found) > 1 else found[0]
+) -> int:
+    """The sum of searchsorted's positions, in chunks on the threads (it releases the
+    GIL), so that no array of positions is kept."""
+    step = 1 << 20
+    chunks = range(0, queries.size, step)
+    queries = queries.astype(sorted_values.dtype, copy=False)  # no copy of the sorted array
+    return sum(
+        parallel_map(
+            lambda start: int(
+                np.searchsorted(sorted_values, queries[start : start + step], side).sum(
+                    dtype=np.int64
+                )
+            ),
+            chunks,
+        )
+    )
 
 
 def _occurrences(sorted_values: np.ndarray, values: np.ndarray) -> np.ndarray:
     """How often each of ``values`` occurs in ``sorted_values``."""
+    # searchsorted casts both arrays to a common type: cast the few values, not the many.
+    values = values.astype(sorted_values.dtype, copy=False)
     return np.searchsorted(sorted_values, values, "right") - np.searchsorted(
         sorted_values, values, "left"
     )
@@ -204,13 +217,8 @@ class PairRanks:
         where = np.flatnonzero(part == which)
         if where.size == 0:
             return none, none, none, none
-        where = sorted_positions(distances, where)
-        values = distances[where]
+        where, first = sorted_runs(distances, where)
         # Each pair's rank: the position of the first pair with its distance.
-        first = np.empty(values.size, dtype=bool)
-        first[0] = True
-        np.not_equal(values[1:], values[:-1], out=first[1:])
-        del values
         starts = np.flatnonzero(first)
         del first
         counts = np.diff(np.append(starts, where.size))
@@ -256,17 +264,18 @@ class PairRanks:
         return PairCounter(None, self.ties, out)
 
 
-def sorted_positions(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
+def sorted_runs(values: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``positions`` (into the non-negative float64 ``values``) in the order of their
-    values, equal values in any order; several times faster than an ``argsort``.
+    values, and where each run of equal values starts; several times faster than an
+    ``argsort``, and without gathering the values again in that order.
 
     A value's bits, read as an unsigned integer, order non-negative floats exactly; they
     are packed with the position into one 64-bit key and sorted. When the values span
     more bits than the key has room for, their lowest bits are dropped, and the few runs
-    of keys that then agree are put in order by their exact values.
+    of keys that then agree are put in order, and split, by their exact values.
     """
     if positions.size < 2:
-        return positions
+        return positions, np.ones(positions.size, dtype=bool)
     position_bits = int(positions.max()).bit_length()
     bits = values[positions].view(np.uint64)
     low = bits.min()
@@ -276,17 +285,25 @@ def sorted_positions(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
     del bits
     keys <<= np.uint64(position_bits)
     keys |= positions.astype(np.uint64)
+    del positions
     keys.sort()
-    order = (keys & np.uint64((1 << position_bits) - 1)).astype(np.int64)
-    if shift:
-        keys >>= np.uint64(position_bits)
-        agree = np.flatnonzero(keys[1:] == keys[:-1])
-        if agree.size:
-            members = np.unique(np.concatenate((agree, agree + 1)))
-            run = np.cumsum(np.concatenate(([1], np.diff(keys[members]) != 0)))
-            inner = np.lexsort((values[order[members]], run))
-            order[members] = order[members][inner]
-    return order
+    high = keys >> np.uint64(position_bits)
+    first = np.empty(keys.size, dtype=bool)
+    first[0] = True
+    np.not_equal(high[1:], high[:-1], out=first[1:])
+    agree = np.flatnonzero(~first[1:]) if shift else np.empty(0, dtype=np.int64)
+    np.bitwise_and(keys, np.uint64((1 << position_bits) - 1), out=keys)
+    order = keys.view(np.int64)
+    if agree.size:  # keys that agree on the bits kept: order them by their exact values
+        members = np.unique(np.concatenate((agree, agree + 1)))
+        run = np.cumsum(first[members])
+        exact = values[order[members]]
+        inner = np.lexsort((exact, run))
+        order[members] = order[members][inner]
+        exact = exact[inner]
+        same_run = run[inner][1:] == run[inner][:-1]
+        first[members[1:]] = ~same_run | (exact[1:] != exact[:-1])
+    return order, first
 
 
 def _value_edges(values: np.ndarray, parts: int) -> np.ndarray:

@@ -58,40 +58,91 @@ def _counts_defined(labelling: Labelling) -> bool:
 
 
 class RankedPairs:
-    """Distances and their ranks, kept for any number of labellings."""
+    """Distances and their ranks, kept for any number of labellings.
+
+    ``room``: the bytes it may hold at its peak. The distances are needed to rank the
+    pairs, and then for the passes' columns; when keeping them beside the ranks would
+    not fit, they are let go once the pairs are ranked, and each pass computes its
+    columns again (``ComputedColumns``): slower, in a third of the memory.
+    """
 
     def __init__(
         self, X: np.ndarray, extends: DistanceTable | None = None, room: int | None = None
     ) -> None:
-        """``room``: bytes it may take beyond what it holds (``held_bytes``)."""
-        self.table = DistanceTable(X, extends=extends)
-        self.columns = self.table
+        self.X = X
+        self.n = X.shape[0]
+        self.table: DistanceTable | None = DistanceTable(X, extends=extends)
+        self.columns: DistanceTable | ComputedColumns = self.table
         self._ranks: PairRanks | None = None
         self.room = room
 
     @staticmethod
-    def held_bytes(n: int) -> int:
-        """What it holds: the distances and their ranks."""
+    def _rank_bytes(n: int) -> int:
+        return 4 if _pairs(n) < np.iinfo(np.int32).max else 8
+
+    @staticmethod
+    def ranking_bytes(n: int, threads: int | None = None) -> int:
+        """Its peak while ranking: distances, ranks, each pair's value range, and the
+        parts being sorted (the smallest parts)."""
         pairs = _pairs(n)
-        rank_bytes = 4 if pairs < np.iinfo(np.int32).max else 8
-        return pairs * (8 + rank_bytes) + 12 * n * BLOCK
+        threads = threads or thread_count()
+        held = pairs * (8 + RankedPairs._rank_bytes(n)) + 12 * n * BLOCK
+        return held + pairs + RANK_BYTES_PER_PAIR * min(RANK_PART_PAIRS, pairs) * threads
+
+    @staticmethod
+    def pass_bytes(
+        n: int, keep_distances: bool, threads: int | None = None, gathered: int = GROUP_BYTES
+    ) -> int:
+        """Its peak in a pass and while finishing it: the ranks (and the distances, if
+        kept), each thread's columns, the within pairs a group gathers, and the
+        largest subset counter finished at once."""
+        pairs = _pairs(n)
+        threads = threads or thread_count()
+        held = pairs * RankedPairs._rank_bytes(n) + 4 * n * BLOCK
+        if keep_distances:
+            held += pairs * 8 + 8 * n * BLOCK
+        return held + gathered + threads * 20 * n * BLOCK + pairs
 
     @staticmethod
     def bytes_needed(n: int, threads: int | None = None) -> int:
-        """What it holds at its peak: the distances and ranks, and the more of ranking
-        them (the smallest parts) or of a pass (columns, a subset's pair ranks), on
-        ``threads`` threads (default: the budget's)."""
-        pairs = _pairs(n)
-        threads = threads or thread_count()
-        ranking = pairs + RANK_BYTES_PER_PAIR * min(RANK_PART_PAIRS, pairs) * threads
-        passing = GROUP_BYTES + threads * 20 * n * BLOCK + 2 * pairs
-        return RankedPairs.held_bytes(n) + max(ranking, passing)
+        """The least it needs: ranking, then passes with the distances let go."""
+        return max(RankedPairs.ranking_bytes(n, threads), RankedPairs.pass_bytes(n, False, threads))
 
     @property
     def ranks(self) -> PairRanks:
         if self._ranks is None:
-            self._ranks = PairRanks(self.table.layout, self.table.values, self.room)
+            assert self.table is not None
+            spare = None
+            if self.room is not None:
+                spare = (
+                    self.room
+                    - RankedPairs.ranking_bytes(self.n)
+                    + RANK_BYTES_PER_PAIR * (min(RANK_PART_PAIRS, _pairs(self.n)) * thread_count())
+                )
+            self._ranks = PairRanks(self.table.layout, self.table.values, spare)
         return self._ranks
+
+    def arrange(self, gathered: int) -> int:
+        """Plan the passes for a batch that gathers ``gathered`` bytes of within pairs:
+        keep the distances if the passes fit beside them in at most two groups, else
+        let them go if that fits the batch in one group (a pass then computes its
+        columns: one pass in all), else keep them and make more groups. Returns the
+        bytes a group may gather."""
+        if self.room is None or self.table is None:
+            return max(GROUP_BYTES, gathered)
+        fixed_keep = RankedPairs.pass_bytes(self.n, True, gathered=0)
+        fixed_drop = RankedPairs.pass_bytes(self.n, False, gathered=0)
+        if self.room - fixed_keep >= gathered / 2:
+            return max(self.room - fixed_keep, GROUP_BYTES // 8)
+        if self.room - fixed_drop >= gathered:
+            self.drop_distances()
+            return gathered
+        return max(self.room - fixed_keep, GROUP_BYTES // 8)
+
+    def drop_distances(self) -> None:
+        """Let the distances go; passes compute their columns again."""
+        self.table = None
+        self.columns = ComputedColumns(self.X)
 
     def drop_ranks(self) -> None:
         self._ranks = None
@@ -103,15 +154,15 @@ class RankedPairs:
             return 0
         cost = 4 * labelling.n_within
         if labelling.rows is not None:
-            kept, n = labelling.rows.size, self.table.n
-            removed = n - kept
+            kept = labelling.rows.size
+            removed = self.n - kept
             cost += 4 * min(_pairs(kept), removed * kept + _pairs(removed))
         return cost
 
     @property
     def finish_limit(self) -> int:
         """Finishing holds at most this much at once (a subset's counter at the worst)."""
-        return 2 * _pairs(self.table.n)
+        return _pairs(self.n)
 
     def _from_rank_sum(self, labelling: Labelling, rank_sum: int) -> tuple[int, int]:
         """(s+, s-) of a labelling of every point from the sum of its within pairs' ranks.
@@ -138,6 +189,11 @@ class RankedPairs:
 
     def rank_columns(self, wanted: Wanted) -> PairArray | None:
         return self.ranks.pairs if CONCORDANCE in wanted else None
+
+    @property
+    def distances(self) -> DistanceTable | None:
+        """The distance table, while it is kept."""
+        return self.table
 
     def collect(self, labelling: Labelling, wanted: Wanted) -> Collect:
         ranks = RANKS_NONE

@@ -128,9 +128,15 @@ class Collect:
 
 # Turns what was gathered of a labelling's within pairs into its concordance counts.
 Finish = Callable[[Labelling, Collected], tuple[int, int] | None]
-# Bytes of within pairs gathered at once: the labellings of a batch are reduced in
-# groups that gather at most this much (a group's pass assembles the columns again).
-GROUP_BYTES = 256 * 10**6
+# Bytes of within pairs gathered at once, by default: the labellings of a batch are
+# reduced in groups that gather at most this much (each group's pass reads every column).
+GROUP_BYTES = 128 * 10**6
+
+
+def gathered_bytes(labelling: Labelling, collect: Collect) -> int:
+    """Bytes a pass gathers of a labelling's within pairs."""
+    per_pair = 8 * collect.values + 4 * (collect.ranks == RANKS_EACH)
+    return labelling.n_within * per_pair
 
 
 class _Reductions:
@@ -203,13 +209,14 @@ def pair_statistics(
     progress: Callable[[float], None] | None = None,
     finish_cost: Callable[[Labelling, Collect], int] | None = None,
     finish_limit: int = 0,
+    group_bytes: int = GROUP_BYTES,
 ) -> list[PairStatistics]:
     """Reduce every labelling's pair distances in passes over ``columns`` (and gather
     its within pairs' ranks from ``rank_columns``, as ``collect`` asks).
 
     ``labellings[0]`` is the base when it covers every point: the others reuse its
     clusters. The labellings are reduced in groups whose gathered within pairs fit in
-    ``GROUP_BYTES``, one pass each; ``finish`` turns a labelling's gathered within pairs
+    ``group_bytes``, one pass each; ``finish`` turns a labelling's gathered within pairs
     into its concordance counts as soon as its group is done, several at once while
     their ``finish_cost`` (bytes) stays within ``finish_limit``. ``progress(share)`` is
     told the share of the work done after each block.
@@ -230,7 +237,7 @@ def pair_statistics(
         for lab, want in zip(labellings, collect, strict=True)
     ]
     base_red = reductions[0] if base is not None else None
-    groups = _groups(reductions)
+    groups = _groups(reductions, group_bytes)
     total = n_blocks * len(groups)
     done = [0]
     out: list[PairStatistics] = []
@@ -252,14 +259,13 @@ def pair_statistics(
     return out
 
 
-def _groups(reductions: list[_Reductions]) -> list[list[_Reductions]]:
-    """Consecutive groups of labellings whose gathered within pairs fit GROUP_BYTES."""
+def _groups(reductions: list[_Reductions], group_bytes: int) -> list[list[_Reductions]]:
+    """Consecutive groups of labellings whose gathered within pairs fit ``group_bytes``."""
     groups: list[list[_Reductions]] = [[]]
     held = 0
     for red in reductions:
-        collect = red.gather
-        size = red.labelling.n_within * (8 * collect.values + 4 * (collect.ranks == RANKS_EACH))
-        if groups[-1] and held + size > GROUP_BYTES:
+        size = gathered_bytes(red.labelling, red.gather)
+        if groups[-1] and held + size > group_bytes:
             groups.append([])
             held = 0
         groups[-1].append(red)
@@ -320,9 +326,9 @@ def _reduce_block(
             continue
         padded = red.padded[c]
         assert padded is not None
-        _reduce_cluster(column, ranks, padded, lab.members[c], start, end, c, sums, maxs, mins)
-        if red.gather.values or red.gather.ranks:
-            _gather_within(column, ranks, lab.members[c], start, end, red, c, block)
+        _reduce_cluster(
+            column, ranks, padded, lab.members[c], block, start, end, sums, maxs, mins, red, c
+        )
     sums, maxs, mins = sums[:, cols], maxs[:, cols], mins[:, cols]
     red.sum_to[:, here] = sums
     if red.max_to is not None and red.min_to is not None:
@@ -349,7 +355,7 @@ def _rows_of(column: np.ndarray, rows: np.ndarray) -> np.ndarray:
         buffer = np.empty(max(size, 1 << 16))
         _scratch.buffer = buffer
     out = buffer[:size].reshape(rows.size, column.shape[1])
-    np.take(column, rows, axis=0, out=out)
+    np.take(column, rows, axis=0, out=out, mode="clip")  # "raise" would buffer the copy
     return out
 
 
@@ -358,57 +364,64 @@ def _reduce_cluster(
     ranks: np.ndarray | None,
     padded: np.ndarray,
     members: np.ndarray,
+    block: int,
     start: int,
     end: int,
-    c: int,
     sums: np.ndarray,
     maxs: np.ndarray,
     mins: np.ndarray,
+    red: _Reductions,
+    c: int,
 ) -> None:
     """Sum, largest and smallest distance (self left out) from each point of the block
-    to the members of one cluster."""
+    to the members of cluster ``c``; and, as the labelling gathers them, the cluster's
+    within pairs whose earlier point lies in the block."""
     size = members.size
-    block = _rows_of(column, padded)  # members (padded with zero rows) x block
-    chunks = block.reshape(-1, _CHUNK, block.shape[1])
+    rows = _rows_of(column, padded)  # members (padded with zero rows) x block
+    chunks = rows.reshape(-1, _CHUNK, rows.shape[1])
     chunk_sums = np.add.reduce(chunks, axis=1)  # in sequence within each chunk
     n_chunks = chunk_sums.shape[0]
-    segments = -(-n_chunks // _SEGMENT_CHUNKS)
-    if segments * _SEGMENT_CHUNKS != n_chunks:
-        pad = np.zeros((segments * _SEGMENT_CHUNKS - n_chunks, chunk_sums.shape[1]))
-        chunk_sums = np.concatenate((chunk_sums, pad))
-    segment_sums = np.add.reduce(chunk_sums.reshape(segments, _SEGMENT_CHUNKS, -1), axis=1)
-    sums[c] = np.add.reduce(segment_sums, axis=0)
-    rows = block[:size]
-    maxs[c] = np.maximum(rows.max(axis=0), 0.0)
+    if n_chunks <= _SEGMENT_CHUNKS:  # one segment: its chunks in sequence
+        np.add.reduce(chunk_sums, axis=0, out=sums[c])
+    else:
+        segments = -(-n_chunks // _SEGMENT_CHUNKS)
+        if segments * _SEGMENT_CHUNKS != n_chunks:
+            pad = np.zeros((segments * _SEGMENT_CHUNKS - n_chunks, chunk_sums.shape[1]))
+            chunk_sums = np.concatenate((chunk_sums, pad))
+        by_segment = chunk_sums.reshape(segments, _SEGMENT_CHUNKS, -1)
+        np.add.reduce(np.add.reduce(by_segment, axis=1), axis=0, out=sums[c])
+    rows = rows[:size]
+    # Distances are never negative, and a point's own counts as 0: the largest is >= 0.
+    rows.max(axis=0, out=maxs[c])
     lo, hi = np.searchsorted(members, (start, end))  # the members inside the block
+    if hi > lo and (red.gather.values or red.gather.ranks):
+        _gather_within(rows, ranks, members, lo, hi, start, red, c, block)
     rows[np.arange(lo, hi), members[lo:hi] - start] = np.inf  # leave each point itself out
-    mins[c] = rows.min(axis=0)
+    rows.min(axis=0, out=mins[c])
 
 
 def _gather_within(
-    column: np.ndarray,
+    rows: np.ndarray,
     ranks: np.ndarray | None,
     members: np.ndarray,
+    lo: int,
+    hi: int,
     start: int,
-    end: int,
     red: _Reductions,
     c: int,
     block: int,
 ) -> None:
-    """One cluster's within pairs whose earlier point lies in the block, as the
-    labelling gathers them: distances, ranks, or the sum of the ranks."""
-    lo, hi = np.searchsorted(members, (start, end))
-    if hi == lo:
-        return
+    """One cluster's within pairs whose earlier point, member ``lo`` to ``hi``, lies in
+    the block: their distances (from ``rows``, the members' distances to the block),
+    their ranks, or the sum of their ranks."""
     inside = members[lo:hi] - start
-    after = members[lo + 1 :]
     at = slice(int(red.offsets[c, block]), int(red.offsets[c, block + 1]))
     if (red.values is not None or red.ranks is not None) and at.stop > at.start:
         later = np.arange(lo + 1, members.size)[:, None] > np.arange(lo, hi)[None, :]  # j > i
         if red.values is not None:
-            red.values[at] = column[np.ix_(after, inside)][later]
+            red.values[at] = np.take(rows[lo + 1 :], inside, axis=1)[later]
         if red.ranks is not None and ranks is not None:
-            red.ranks[at] = ranks[np.ix_(after, inside)][later]
+            red.ranks[at] = ranks[np.ix_(members[lo + 1 :], inside)][later]
     if red.gather.ranks and ranks is not None:
         # The ranks from every member to the block's members: over all blocks, each
         # within pair twice (once from each of its points), and no mask to apply.

@@ -39,7 +39,14 @@ from metricate.metrics.pairing import (
     StreamedPairs,
     Wanted,
 )
-from metricate.metrics.pairstats import Labelling, PairStatistics, pair_statistics
+from metricate.metrics.pairstats import (
+    GROUP_BYTES,
+    Collect,
+    Labelling,
+    PairStatistics,
+    gathered_bytes,
+    pair_statistics,
+)
 from metricate.metrics.registry import (
     EXTERNAL_METRICS,
     INTERNAL_METRICS,
@@ -55,6 +62,9 @@ from metricate.parallel import parallel_map
 _NEEDS = {"Gamma": CONCORDANCE, "G-plus": CONCORDANCE, "Tau": CONCORDANCE}
 # Bytes per point set beyond its pairs: a few copies of the coordinates, the libraries.
 _MARGIN = 64 * 10**6
+# What is planned of the budget: the rest is for what freed memory costs before the
+# allocator hands it back, and for what the estimates leave out.
+_PLANNED_SHARE = 0.95
 
 Progress = Callable[[int], None]
 
@@ -206,9 +216,8 @@ class PointSet:
     def _table(self) -> DistanceTable | None:
         """This root's distance table, when it holds one that answers positions."""
         pairs = self._pairs
-        if isinstance(pairs, RankedPairs | OncePairs) and not pairs.table.spent:
-            return pairs.table
-        return None
+        table = pairs.table if isinstance(pairs, RankedPairs | OncePairs) else None
+        return table if table is not None and not table.spent else None
 
     def evaluate(
         self,
@@ -328,15 +337,27 @@ class PointSet:
         labellings = [Labelling(r.codes, r.rows, self.n) for r in requests]
         source = self._pair_source(labellings)
         ranked = source if isinstance(source, RankedPairs) else None
+        rank_columns = source.rank_columns(needs)
+        collect = [source.collect(lab, needs) for lab in labellings]
+        group_bytes = GROUP_BYTES
+        if ranked is not None:  # the distances may go, once ranked, if that is better
+            gathered = sum(
+                gathered_bytes(lab, c) for lab, c in zip(labellings, collect, strict=True)
+            )
+            # The base also gathers what the labellings sharing its clusters need.
+            union = Collect(any(c.values for c in collect), max(c.ranks for c in collect))
+            gathered += gathered_bytes(labellings[0], union)
+            group_bytes = ranked.arrange(gathered)
         stats = pair_statistics(
             source.columns,
-            source.rank_columns(needs),
+            rank_columns,
             labellings,
-            [source.collect(lab, needs) for lab in labellings],
+            collect,
             source.finish,
             share.update if share.progress is not None else None,
             ranked.finish_cost if ranked else None,
             ranked.finish_limit if ranked else 0,
+            group_bytes,
         )
         if isinstance(source, OncePairs):
             self._pairs = None  # its distances are sorted now
@@ -356,7 +377,7 @@ class PointSet:
             room = self.pair_memory
             fits = kind is not StreamedPairs and kind.bytes_needed(n, threads=1) <= room
         else:
-            room = self.memory_budget - resident_bytes() - extra
+            room = int(self.memory_budget * _PLANNED_SHARE) - resident_bytes() - extra
             fits = kind.bytes_needed(n) <= room
         if not fits:
             kind = StreamedPairs
@@ -366,7 +387,7 @@ class PointSet:
             parent = base._table()
         source: PairSource
         if kind is RankedPairs:
-            source = RankedPairs(self._X, parent, room - RankedPairs.held_bytes(n))
+            source = RankedPairs(self._X, parent, room)
         elif kind is OncePairs:
             source = OncePairs(self._X, parent)
         else:
