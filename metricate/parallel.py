@@ -88,12 +88,12 @@ def parallel_map(
 def bounded_map(
     function: Callable[..., _T], items: Sequence[object], costs: Sequence[int], limit: int
 ) -> list[_T]:
-    """Run ``function`` over ``items`` on the budget's threads, results in order, starting
-    the next item only while the costs of the running ones and its own stay within
-    ``limit`` (one item always runs, whatever its cost).
+    """Run ``function`` over ``items`` on the budget's threads, results in order: an item
+    starts while the costs of the running ones and its own stay within ``limit`` (the
+    first pending one that fits; one item always runs, whatever its cost).
 
     An item gets the threads free when it starts: all of them when nothing else runs and
-    the next item could not join it, an equal share otherwise.
+    no pending item could join it, an equal share otherwise.
     """
     budget = thread_count()
     if budget == 1 or len(items) < 2:
@@ -101,25 +101,27 @@ def bounded_map(
     results: list[_T | None] = [None] * len(items)
     errors: list[BaseException] = []
     gate = threading.Condition()
-    state = {"next": 0, "cost": 0, "threads": 0, "running": 0}
+    pending = list(range(len(items)))
+    state = {"cost": 0, "threads": 0, "running": 0}
 
-    def fits(index: int) -> bool:
-        return state["running"] == 0 or (
-            state["threads"] < budget and state["cost"] + costs[index] <= limit
-        )
+    def startable() -> int | None:
+        if state["running"] == 0:
+            return pending[0]
+        if state["threads"] >= budget:
+            return None
+        return next((i for i in pending if state["cost"] + costs[i] <= limit), None)
 
     def worker() -> None:
         while True:
             with gate:
-                while state["next"] < len(items) and not fits(state["next"]) and not errors:
+                while pending and not errors and (index := startable()) is None:
                     gate.wait()
-                index = state["next"]
-                if index >= len(items) or errors:
+                if not pending or errors:
                     return
-                state["next"] += 1
-                following = index + 1
-                alone = state["running"] == 0 and not (
-                    following < len(items) and costs[index] + costs[following] <= limit
+                assert index is not None
+                pending.remove(index)
+                alone = state["running"] == 0 and not any(
+                    costs[index] + costs[i] <= limit for i in pending
                 )
                 share = budget - state["threads"] if alone else max(1, budget // 2)
                 share = max(1, min(share, budget - state["threads"]))

@@ -14,13 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from metricate.defaults import NOISE
-from metricate.degradations.context import Change, NotProduced, Original
+from metricate.degradations.context import Change, NotProduced, Original, Outcome
 from metricate.degradations.levels import Level
 from metricate.degradations.plan import VariantPlan
 from metricate.degradations.registry import DEGRADATIONS_BY_NAME, Changes, VariantKind
 from metricate.degradations.seeding import file_identity, type_generator
 from metricate.errors import InsufficientClustersError
 from metricate.io.load import Clustering
+from metricate.parallel import parallel_map
 
 
 @dataclass(eq=False)
@@ -89,9 +90,16 @@ def build_variants(
     variants: list[Variant] = []
     warnings: list[str] = []
     seen: dict[str, str] = {}  # fingerprint of each produced clustering -> its variant
-    for name in names:
-        rng = type_generator(seed, identity, name)
-        produced, notes = _variants_of_type(original, name, parsed, rng, seen)
+    # The types degrade on the threads (each with its own generator); which of their
+    # variants repeat an earlier one is decided after, in the types' order.
+    outcomes = parallel_map(
+        lambda name: DEGRADATIONS_BY_NAME[name].function(
+            original, parsed, type_generator(seed, identity, name)
+        ),
+        names,
+    )
+    for name, outcome in zip(names, outcomes, strict=True):
+        produced, notes = _variants_of_type(original, name, parsed, outcome, seen)
         warnings.extend(
             f"{clustering.path}: {name}@{level.text}: {notes[level.text]}"
             for level in parsed
@@ -105,7 +113,7 @@ def _variants_of_type(
     original: Original,
     name: str,
     levels: Sequence[Level],
-    rng: np.random.Generator,
+    outcomes: Sequence[Outcome],
     seen: dict[str, str],
 ) -> tuple[list[Variant], dict[str, str]]:
     """The produced variants of one type, in level order, and why each other level
@@ -114,7 +122,6 @@ def _variants_of_type(
     end alike) or by an earlier type (removing the smallest or the largest of equal
     clusters removes the same ones). ``seen`` gains the new variants' fingerprints."""
     degradation = DEGRADATIONS_BY_NAME[name]
-    outcomes = degradation.function(original, levels, rng)
     produced: list[Variant] = []
     notes: dict[str, str] = {}  # level -> why not produced
     for level, outcome in sorted(zip(levels, outcomes, strict=True), key=lambda p: p[0].fraction):

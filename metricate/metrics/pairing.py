@@ -75,6 +75,7 @@ class RankedPairs:
         self.columns: DistanceTable | ComputedColumns = self.table
         self._ranks: PairRanks | None = None
         self.room = room
+        self._finish_room = _pairs(self.n)
 
     @staticmethod
     def _rank_bytes(n: int) -> int:
@@ -133,11 +134,19 @@ class RankedPairs:
         fixed_keep = RankedPairs.pass_bytes(self.n, True, gathered=0)
         fixed_drop = RankedPairs.pass_bytes(self.n, False, gathered=0)
         if self.room - fixed_keep >= gathered / 2:
-            return max(self.room - fixed_keep, GROUP_BYTES // 8)
-        if self.room - fixed_drop >= gathered:
+            group = max(self.room - fixed_keep, GROUP_BYTES // 8)
+            fixed = fixed_keep
+        elif self.room - fixed_drop >= gathered:
             self.drop_distances()
-            return gathered
-        return max(self.room - fixed_keep, GROUP_BYTES // 8)
+            group, fixed = gathered, fixed_drop
+        else:
+            group = max(self.room - fixed_keep, GROUP_BYTES // 8)
+            fixed = fixed_keep
+        # Finishing may take what the group does not: one large subset counter at least.
+        self._finish_room = max(
+            _pairs(self.n), self.room - fixed + _pairs(self.n) - min(group, gathered)
+        )
+        return group
 
     def drop_distances(self) -> None:
         """Let the distances go; passes compute their columns again."""
@@ -162,7 +171,7 @@ class RankedPairs:
     @property
     def finish_limit(self) -> int:
         """Finishing holds at most this much at once (a subset's counter at the worst)."""
-        return _pairs(self.n)
+        return self._finish_room
 
     def _from_rank_sum(self, labelling: Labelling, rank_sum: int) -> tuple[int, int]:
         """(s+, s-) of a labelling of every point from the sum of its within pairs' ranks.

@@ -194,22 +194,17 @@ def _extends(variant: Variant, points: PointSet) -> bool:
 
 
 def _schedule(variants: list[Variant], points: PointSet) -> tuple[list[int], list[int], int]:
-    """The order in which to score variants with new coordinates (the largest with the
-    smallest), the bytes each one's distances take, and how many bytes of them may be
-    held at once: no more than the largest and the smallest together (two at a time,
+    """The order in which to score variants with new coordinates (the largest first),
+    the bytes each one's distances take, and how many bytes of them may be held at
+    once: no more than the largest and the second smallest together (two at a time,
     never the two largest), and what the budget leaves beside what the process holds."""
     sizes = [min(int(np.count_nonzero(v.labels != NOISE)), points.large_n) for v in variants]
     # Two at a time means a thread each.
     costs = [OncePairs.bytes_needed(size, threads=1) + _MOVED_MARGIN for size in sizes]
-    by_cost = sorted(range(len(variants)), key=lambda i: -costs[i])
-    order = []
-    while by_cost:
-        order.append(by_cost.pop(0))
-        if by_cost:
-            order.append(by_cost.pop())
+    order = sorted(range(len(variants)), key=lambda i: -costs[i])
     limit = points.memory_budget - resident_bytes()
-    if len(order) > 1:
-        limit = min(limit, costs[order[0]] + costs[order[1]])
+    if len(order) > 2:
+        limit = min(limit, costs[order[0]] + costs[order[-2]])
     return order, [costs[i] for i in order], limit
 
 
