@@ -1,92 +1,71 @@
-"""Training-data generation, one benchmark file at a time, default settings.
+"""Whole-process time and peak memory of `metricate generate`, one file per case.
 
-    python bench/bench_generate.py               # n=1,000 / 5,000 / 10,000
-    python bench/bench_generate.py n10000        # one case
+    python bench/bench_generate.py                 # every case
+    python bench/bench_generate.py n10000 jobs     # some cases
 
-Each case writes make_blobs(n_samples=n, n_features=d, centers=k, random_state=0)
-as a CSV, then runs `metricate.generate_training_data` on it in a fresh process
-(so its peak memory is its own) with --jobs 1, and prints wall time, peak memory and
-the time split: loading, degrading, evaluating, normalizing, writing.
+Each case writes make_blobs(n, d, k, random_state=0) as a CSV (kept in
+METRICATE_BENCH_DATA, default a temporary folder) and runs the installed `metricate
+generate FILE -o OUT --jobs J` as its own process with the default options (18 types
+x 4 levels, large_n 20,000, memory budget 4GB), timing the whole process, start-up
+included; peak memory is that process's maximum resident set. "jobs" runs the
+10,000-point file with --jobs 1 and --jobs 2 and prints the ratio. The targets are
+issue 8's, for a 2-core machine.
 """
 
 from __future__ import annotations
 
-import json
-import resource
-import subprocess
+import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import pandas as pd
-from sklearn.datasets import make_blobs
+from whole_process import run, write_blobs
 
-BENCHMARKS = {"n1000": (1_000, 16, 8), "n5000": (5_000, 32, 12), "n10000": (10_000, 50, 17)}
-
-
-def write_benchmark(case: str, directory: Path) -> Path:
-    n, d, k = BENCHMARKS[case]
-    X, y = make_blobs(n_samples=n, n_features=d, centers=k, random_state=0)
-    frame = pd.DataFrame(X, columns=[f"dim_{i}" for i in range(d)])
-    frame.insert(0, "cluster_id", y)
-    path = directory / f"blobs_{case}.csv"
-    frame.to_csv(path, index=False)
-    return path
+# name: (n, d, k, jobs, target seconds, target peak GB or None)
+CASES = {
+    "n1000": (1_000, 16, 8, 2, 1.5, None),
+    "n5000": (5_000, 32, 12, 2, 10.0, None),
+    "n10000": (10_000, 50, 17, 2, 30.0, 2.5),
+    "n20000": (20_000, 50, 17, 2, 180.0, 4.0),
+    "n100000": (100_000, 32, 20, 2, 600.0, 4.0),
+    "d768": (5_000, 768, 12, 2, 60.0, None),
+    "d2000": (400, 2_000, 8, 2, 30.0, None),
+}
 
 
-def run_case(path: str) -> dict[str, object]:
-    import metricate
-
-    started = time.perf_counter()
-    result = metricate.generate_training_data(path)
-    total_generate = time.perf_counter() - started
-    out = Path(path).with_suffix(".parquet")
-    clock = time.perf_counter()
-    result.write(out)
-    write_seconds = time.perf_counter() - clock
-    (entry,) = result.metadata["files"]
-    timing = entry["timing"]
-    return {
-        "rows": len(result.records),
-        "seconds": round(total_generate + write_seconds, 2),
-        "load": timing["load"],
-        "degrade": timing["degrade"],
-        "evaluate": timing["evaluate"],
-        "by_point_set": {
-            k.removeprefix("evaluate_"): v for k, v in timing.items() if k.startswith("evaluate_")
-        },
-        "normalize": result.metadata["normalize_seconds"],
-        "write": round(write_seconds, 3),
-        "peak_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2, 2),
-    }
+def generate(path: Path, out: Path, jobs: int) -> tuple[float, float]:
+    measured = run(["generate", str(path), "-o", str(out), "--jobs", str(jobs)])
+    if measured.returncode != 0:
+        raise SystemExit(f"metricate generate {path.name} failed ({measured.returncode})")
+    return measured.seconds, measured.peak_gb
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) == 2 and argv[0] == "--child":
-        print(json.dumps(run_case(argv[1])))
-        return
-    cases = argv or list(BENCHMARKS)
-    header = f"{'case':<8} {'rows':>5} {'wall s':>7} {'peak GB':>7}  split (s)"
-    print(header)
-    with tempfile.TemporaryDirectory() as tmp:
-        for case in cases:
-            path = write_benchmark(case, Path(tmp))
-            proc = subprocess.run(
-                [sys.executable, __file__, "--child", str(path)],
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            r = json.loads(proc.stdout.strip().splitlines()[-1])
+    names = argv or [*CASES, "jobs"]
+    folder = Path(os.environ.get("METRICATE_BENCH_DATA") or tempfile.mkdtemp())
+    folder.mkdir(parents=True, exist_ok=True)
+    header = f"{'case':<9} {'n':>7} {'d':>5} {'k':>3} {'jobs':>4} {'wall s':>8} {'peak GB':>8}"
+    print(f"{header}  target")
+    for name in names:
+        if name == "jobs":
+            path = write_blobs(folder, 10_000, 50, 17)
+            one, _ = generate(path, folder / "jobs1.parquet", 1)
+            two, _ = generate(path, folder / "jobs2.parquet", 2)
             print(
-                f"{case:<8} {r['rows']:>5} {r['seconds']:>7.2f} {r['peak_gb']:>7.2f}  "
-                f"load {r['load']:.2f}, degrade {r['degrade']:.2f}, "
-                f"evaluate {r['evaluate']:.2f}, normalize {r['normalize']:.2f}, "
-                f"write {r['write']:.2f}"
+                f"{'jobs':<9} {10_000:>7} {50:>5} {17:>3} {'1/2':>4} "
+                f"{one:>4.1f}/{two:<4.1f} {'':>6}  --jobs 2 is {one / two:.2f}x faster "
+                "(target >= 1.7x)"
             )
-            by_set = ", ".join(f"{k} {v:.2f}" for k, v in r["by_point_set"].items())
-            print(f"{'':<8} {'':>5} {'':>7} {'':>7}  evaluate by point set: {by_set}")
+            continue
+        n, d, k, jobs, seconds, peak = CASES[name]
+        path = write_blobs(folder, n, d, k)
+        wall, gb = generate(path, folder / f"{name}.parquet", jobs)
+        target = f"<= {seconds:g} s" + (f", <= {peak:g} GB" if peak else "")
+        ok = wall <= seconds and (peak is None or gb <= peak)
+        print(
+            f"{name:<9} {n:>7} {d:>5} {k:>3} {jobs:>4} {wall:>8.2f} {gb:>8.2f}  {target}"
+            f"{'' if ok else '  (missed)'}"
+        )
 
 
 if __name__ == "__main__":

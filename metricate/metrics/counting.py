@@ -34,12 +34,11 @@ from metricate.memory import trim
 from metricate.metrics.distances import PairArray, PairLayout
 from metricate.parallel import parallel_map, thread_count
 
-_STREAM_ROW_BLOCK = 64
-# Pairs per part when ranking, at the least and at the most: a part takes about 28 bytes
-# of temporary memory a pair while it is ranked, and a thread ranks one part at a time;
-# each part costs a scan of a byte per pair, so parts are as large as memory allows.
-RANK_PART_PAIRS = 1 << 22
-RANK_PART_MAX_PAIRS = 1 << 26
+_STREAM_ROW_BLOCK = 256
+# Pairs per part when ranking: a part takes about 28 bytes of temporary memory a pair
+# while it is ranked (some 230 MB), a thread ranks one part at a time, and each part
+# costs a scan of a byte per pair of the whole set.
+RANK_PART_PAIRS = 1 << 23
 RANK_BYTES_PER_PAIR = 28
 # Up to this many pairs with a tied distance, ``PairRanks`` keeps which pairs they are.
 TIED_PAIRS_KEPT = 1 << 21
@@ -177,17 +176,12 @@ class PairRanks:
     ranks are exact whatever the split: a pair's rank is the count of pairs below it.
     """
 
-    def __init__(self, layout: PairLayout, distances: np.ndarray, room: int | None = None) -> None:
-        """``room``: bytes ranking may take besides the ranks (larger parts, fewer scans)."""
+    def __init__(self, layout: PairLayout, distances: np.ndarray) -> None:
         self.layout = layout
         total = distances.size
         dtype = np.int32 if total < np.iinfo(np.int32).max else np.int64
         self.ranks = np.empty(total, dtype=dtype)
-        per_part = RANK_PART_PAIRS
-        if room is not None:
-            per_part = (room - total) // (RANK_BYTES_PER_PAIR * thread_count())
-            per_part = int(min(max(per_part, RANK_PART_PAIRS), RANK_PART_MAX_PAIRS))
-        edges = _value_edges(distances, max(1, -(-total // per_part)))
+        edges = _value_edges(distances, max(1, -(-total // RANK_PART_PAIRS)))
         part = _part_of(distances, edges)
         bases = np.concatenate(([0], np.cumsum(np.bincount(part, minlength=edges.size + 1))))
         parts = parallel_map(
@@ -361,8 +355,8 @@ class StreamedPairCounter:
         step = thread_count()
         for first in range(0, len(blocks), step):
             for right, left in parallel_map(positions, blocks[first : first + step]):
-                np.add.at(hist_less, right, 1)
-                np.add.at(hist_less_equal, left, 1)
+                hist_less += np.bincount(right, minlength=hist_less.size)
+                hist_less_equal += np.bincount(left, minlength=hist_less_equal.size)
         less = np.cumsum(hist_less)[:-1]
         equal = np.cumsum(hist_less_equal)[:-1] - less
         # Couples of equal distance: every pair equal to w, less the within pairs that are.

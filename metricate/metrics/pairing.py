@@ -67,14 +67,21 @@ class RankedPairs:
     """
 
     def __init__(
-        self, X: np.ndarray, extends: DistanceTable | None = None, room: int | None = None
+        self,
+        X: np.ndarray,
+        extends: DistanceTable | None = None,
+        room: int | None = None,
+        extra: int = 0,
     ) -> None:
+        """``room``: bytes it may hold at its peak; ``extra``: what the passes'
+        accumulators take of it (not held while ranking)."""
         self.X = X
         self.n = X.shape[0]
         self.table: DistanceTable | None = DistanceTable(X, extends=extends)
         self.columns: DistanceTable | ComputedColumns = self.table
         self._ranks: PairRanks | None = None
         self.room = room
+        self.extra = extra
         self._finish_room = _pairs(self.n)
 
     @staticmethod
@@ -105,22 +112,19 @@ class RankedPairs:
         return held + gathered + threads * 20 * n * BLOCK + pairs
 
     @staticmethod
-    def bytes_needed(n: int, threads: int | None = None) -> int:
-        """The least it needs: ranking, then passes with the distances let go."""
-        return max(RankedPairs.ranking_bytes(n, threads), RankedPairs.pass_bytes(n, False, threads))
+    def bytes_needed(n: int, threads: int | None = None, extra: int = 0) -> int:
+        """The least it needs: ranking, then passes (with ``extra`` bytes of accumulators)
+        with the distances let go."""
+        return max(
+            RankedPairs.ranking_bytes(n, threads),
+            RankedPairs.pass_bytes(n, False, threads) + extra,
+        )
 
     @property
     def ranks(self) -> PairRanks:
         if self._ranks is None:
             assert self.table is not None
-            spare = None
-            if self.room is not None:
-                spare = (
-                    self.room
-                    - RankedPairs.ranking_bytes(self.n)
-                    + RANK_BYTES_PER_PAIR * (min(RANK_PART_PAIRS, _pairs(self.n)) * thread_count())
-                )
-            self._ranks = PairRanks(self.table.layout, self.table.values, spare)
+            self._ranks = PairRanks(self.table.layout, self.table.values)
         return self._ranks
 
     def arrange(self, gathered: int) -> int:
@@ -131,8 +135,8 @@ class RankedPairs:
         bytes a group may gather."""
         if self.room is None or self.table is None:
             return max(GROUP_BYTES, gathered)
-        fixed_keep = RankedPairs.pass_bytes(self.n, True, gathered=0)
-        fixed_drop = RankedPairs.pass_bytes(self.n, False, gathered=0)
+        fixed_keep = RankedPairs.pass_bytes(self.n, True, gathered=0) + self.extra
+        fixed_drop = RankedPairs.pass_bytes(self.n, False, gathered=0) + self.extra
         if self.room - fixed_keep >= gathered / 2:
             group = max(self.room - fixed_keep, GROUP_BYTES // 8)
             fixed = fixed_keep
@@ -232,10 +236,11 @@ class OncePairs:
         self.columns = self.table
 
     @staticmethod
-    def bytes_needed(n: int, threads: int | None = None) -> int:
-        """The distances, and a pass's columns on ``threads`` threads (default: the
-        budget's)."""
-        return _pairs(n) * 8 + 8 * n * BLOCK + 20 * n * BLOCK * (threads or thread_count())
+    def bytes_needed(n: int, threads: int | None = None, extra: int = 0) -> int:
+        """The distances, a pass's columns on ``threads`` threads (default: the
+        budget's), and ``extra`` bytes of accumulators."""
+        columns = 20 * n * BLOCK * (threads or thread_count())
+        return _pairs(n) * 8 + 8 * n * BLOCK + columns + extra
 
     def rank_columns(self, wanted: Wanted) -> None:
         return None
@@ -266,8 +271,8 @@ class StreamedPairs:
         self.columns = ComputedColumns(X)
 
     @staticmethod
-    def bytes_needed(n: int, threads: int | None = None) -> int:
-        return 8 * (n + 1) * BLOCK * (threads or thread_count())
+    def bytes_needed(n: int, threads: int | None = None, extra: int = 0) -> int:
+        return 8 * (n + 1) * BLOCK * (threads or thread_count()) + extra
 
     def rank_columns(self, wanted: Wanted) -> None:
         return None
