@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from metricate.defaults import DEFAULT_LARGE_N, DEFAULT_MEMORY_BUDGET
+from metricate.defaults import DEFAULT_LARGE_N, DEFAULT_MEMORY_BUDGET, DEFAULT_SEED
+from metricate.degradations.seeding import file_identity, pair_sample_seed
 from metricate.errors import ColumnNotFoundError
 from metricate.io.load import load_clustering
 from metricate.memory import parse_size
@@ -52,7 +53,15 @@ def evaluate(
                 f"{clustering.path}: reference column {reference_col!r} not found"
             )
         true_labels = clustering.frame[reference_col].to_numpy()[~clustering.noise_mask]
-    points = PointSet(clustering.points, large_n=large_n, single_use=True, memory_budget=budget)
+    # Above large_n, the same pair sample as `generate` with the default seed.
+    identity = file_identity(clustering.content_hash, clustering.X, clustering.labels)
+    points = PointSet(
+        clustering.points,
+        large_n=large_n,
+        single_use=True,
+        memory_budget=budget,
+        seed=pair_sample_seed(DEFAULT_SEED, identity),
+    )
     with blas_threads(1):
         result = points.evaluate(
             clustering.point_labels, exclude=exclude, force_all=force_all, reference=true_labels
@@ -63,6 +72,8 @@ def evaluate(
         "force_all": force_all,
         "large_n": large_n,
         "memory_budget": budget,
+        **({"metrics_sampled": result.sampled} if result.sampled else {}),
+        **{k: v for k, v in result.metadata.items() if k == "pair_sample_size"},
         "seconds": round(time.perf_counter() - started, 3),
     }
     result.warnings = clustering.warnings + [

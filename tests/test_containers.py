@@ -170,7 +170,9 @@ def worker_receiving(stack: Stack) -> dict[str, str]:
 
 def test_a_stopped_worker_hands_its_file_to_another_within_30_s(stack, tmp_path):
     data = Path(stack.env["METRICATE_DATA"])
-    write_blobs(data / "slow_clustering.csv", seed=1, n=4000, d=32, k=10)
+    # Large enough that the file is still being scored when its worker stops (about
+    # 20 s on two cores): a file that finishes first would leave nothing to hand over.
+    write_blobs(data / "slow_clustering.csv", seed=1, n=10_000, d=32, k=10)
     stack.check("build", timeout=1200)
     stack.check("up", "-d", "--scale", "worker=2", "--wait", "--wait-timeout", "180")
     producer = subprocess.Popen(
@@ -186,6 +188,7 @@ def test_a_stopped_worker_hands_its_file_to_another_within_30_s(stack, tmp_path)
             time.sleep(0.5)
         ((task_id, busy),) = first.items()
         time.sleep(3)  # well into the file
+        assert producer.poll() is None, "the file finished before its worker could be stopped"
         stopped_at = time.monotonic()
         container = f"{stack.project}-{busy.replace(' ', '')}"
         subprocess.run(["docker", "stop", "--time", "30", container], check=True, timeout=60)

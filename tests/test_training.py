@@ -478,3 +478,60 @@ def test_a_closed_pipe_ends_the_command_quietly_with_exit_0():
             timeout=120,
         )
         assert (done.stdout.strip(), done.stderr) == ("0", ""), command
+
+
+# ---- above large_n --------------------------------------------------------------------
+
+
+def test_above_large_n_the_table_says_which_values_come_from_the_shared_sample(tmp_path):
+    from metricate.degradations import VariantPlan, build_variants
+    from metricate.degradations.seeding import file_identity, pair_sample_seed
+    from metricate.io.load import load_clustering
+    from metricate.metrics import INTERNAL_METRICS, PointSet
+    from metricate.metrics.sampling import stratified_sample
+
+    path = write_blobs(tmp_path / "big.csv", n=300, k=5)
+    types = ["label_swap_random", "random_removal", "noise_injection", "embedding_perturbation"]
+    frame = metricate.generate_training_data_batch(
+        path, types=types, levels=["10pct"], large_n=200
+    ).to_dataframe()
+    pair_based = [m.name for m in INTERNAL_METRICS if m.needs_pairs]
+    assert len(pair_based) == 12
+    assert (frame["metrics_sampled"] == ",".join(pair_based)).all()
+    by_type = frame.set_index(frame["degradation_type"].fillna("original"))
+    assert by_type.loc["original", "pair_sample_size"] == 200
+    assert by_type.loc["embedding_perturbation", "pair_sample_size"] == 200
+    assert by_type.loc["noise_injection", "pair_sample_size"] == 200
+    assert 150 < by_type.loc["random_removal", "pair_sample_size"] < 200
+
+    # The sample is drawn once, from the run seed and the file, and the versions on the
+    # original's points (moved or not) are scored on those same points.
+    clustering = load_clustering(path)
+    identity = file_identity(clustering.content_hash, clustering.X, clustering.labels)
+    sample = stratified_sample(clustering.labels, 200, pair_sample_seed(42, identity))
+    variants, _ = build_variants(clustering, VariantPlan.parse(types, ["10pct"]))
+    by_name = {v.type: v for v in variants}
+    X, y = clustering.X, clustering.labels
+    expected = {
+        "original": PointSet(X[sample]).evaluate(y[sample]),
+        "label_swap_random": PointSet(X[sample]).evaluate(
+            by_name["label_swap_random"].labels[sample]
+        ),
+        "embedding_perturbation": PointSet(by_name["embedding_perturbation"].X[sample]).evaluate(
+            by_name["embedding_perturbation"].labels[sample]
+        ),
+    }
+    for version, result in expected.items():
+        for name in ("Silhouette", "Gamma", "Dunn Index", "Tau"):
+            assert by_type.loc[version, name] == result[name].value, (version, name)
+    # Indices that need no pairs stay exact on every point.
+    everything = PointSet(X).evaluate(y)
+    assert by_type.loc["original", "Calinski-Harabasz"] == everything["Calinski-Harabasz"].value
+    # `evaluate` samples the same points as `generate` with the default seed.
+    alone = metricate.evaluate(path, large_n=200)
+    assert alone.metadata["pair_sample_size"] == 200
+    assert alone.metadata["metrics_sampled"] == pair_based
+    for name in pair_based:
+        assert alone[name].value == by_type.loc["original", name] or (
+            np.isnan(alone[name].value) and np.isnan(by_type.loc["original", name])
+        ), name

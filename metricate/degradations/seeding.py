@@ -32,3 +32,11 @@ def type_generator(random_seed: int, identity: str, type_name: str) -> np.random
     key = hashlib.sha256(f"{identity}\n{type_name}".encode()).digest()
     entropy = [random_seed, int.from_bytes(key, "big")]
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy)))
+
+
+def pair_sample_seed(random_seed: int, identity: str) -> int:
+    """The seed of a file's pair sample above large_n (``identity`` from
+    ``file_identity``): from the run seed and the file, never the processing order,
+    so ``evaluate`` and ``generate`` with the same seed sample the same points."""
+    digest = hashlib.sha256(f"{random_seed}\n{identity}\npair sample".encode()).digest()
+    return int.from_bytes(digest[:8], "big")

@@ -143,11 +143,33 @@ def unique_sorted(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return sorted_values[starts], counts
 
 
+class SortedRunsCounter:
+    """Counts over pair keys held as a few sorted runs (parts of one array, each sorted
+    in place on its own thread): the counts are sums over the runs, and keys equal to
+    a within key are counted by searching on both sides, so ties across runs need no
+    merged order."""
+
+    def __init__(self, runs: list[np.ndarray]) -> None:
+        self.runs = runs
+
+    def count(self, within: np.ndarray) -> tuple[int, int]:
+        """As ``StreamedPairCounter.count``, for sorted within keys."""
+        below = sum(_couples_below(run, within) for run in self.runs)
+        at_most = sum(
+            within.size * run.size - _couples_below(within, run) if run.size else 0
+            for run in self.runs
+        )
+        # Keys equal to each within key, less the within keys equal to it.
+        _, runs = unique_sorted(within)
+        tie_couples = at_most - below - int(np.sum(runs * runs, dtype=np.int64))
+        return below, tie_couples
+
+
 def concordance_counts(within: np.ndarray, counter: Counter, n_pairs: int) -> tuple[int, int]:
     """(s+, s-) of a labelling from its within-pair keys, sorted, and a counter over all
     its pairs (see the module's docstring)."""
     n_within = int(within.size)
-    if isinstance(counter, StreamedPairCounter):
+    if isinstance(counter, StreamedPairCounter | SortedRunsCounter):
         below, tie_couples = counter.count(within)
     else:
         below = counter.below(within)
@@ -171,17 +193,20 @@ class PairRanks:
     pairs share each, and ``tied_pairs`` (i, j, tie) which pairs they are (None when more
     than ``TIED_PAIRS_KEPT`` pairs tie).
 
-    The distances are ranked in value ranges of about ``RANK_PART_PAIRS`` pairs, each
-    sorted on its own (on the budget's threads), so temporary memory stays bounded. The
-    ranks are exact whatever the split: a pair's rank is the count of pairs below it.
+    The distances are ranked in value ranges of about ``part_pairs`` pairs, each
+    sorted on its own (on the budget's threads), so temporary memory stays bounded
+    (``RANK_BYTES_PER_PAIR`` bytes per pair of a part). The ranks are exact whatever
+    the split: a pair's rank is the count of pairs below it.
     """
 
-    def __init__(self, layout: PairLayout, distances: np.ndarray) -> None:
+    def __init__(
+        self, layout: PairLayout, distances: np.ndarray, part_pairs: int = RANK_PART_PAIRS
+    ) -> None:
         self.layout = layout
         total = distances.size
         dtype = np.int32 if total < np.iinfo(np.int32).max else np.int64
         self.ranks = np.empty(total, dtype=dtype)
-        edges = _value_edges(distances, max(1, -(-total // RANK_PART_PAIRS)))
+        edges = _value_edges(distances, max(1, -(-total // part_pairs)))
         part = _part_of(distances, edges)
         bases = np.concatenate(([0], np.cumsum(np.bincount(part, minlength=edges.size + 1))))
         parts = parallel_map(
@@ -318,6 +343,9 @@ def _part_of(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     def fill(start: int) -> None:
         chunk = values[start : start + step]
         out = part[start : start + step]
+        if edges.size > 96:  # a binary search beats this many comparisons
+            out[:] = np.searchsorted(edges, chunk, side="right")
+            return
         for edge in edges:
             np.add(out, chunk >= edge, out=out)
 
@@ -367,4 +395,4 @@ class StreamedPairCounter:
         return int(np.sum(less, dtype=np.int64)), ties
 
 
-Counter = PairCounter | StreamedPairCounter
+Counter = PairCounter | StreamedPairCounter | SortedRunsCounter

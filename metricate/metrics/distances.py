@@ -27,7 +27,7 @@ from collections.abc import Iterator
 import numpy as np
 from scipy.spatial.distance import cdist
 
-from metricate.parallel import parallel_map
+from metricate.parallel import parallel_map, thread_count
 
 BLOCK = 256
 
@@ -253,6 +253,13 @@ class DistanceTable:
         self.tiles = []
         return self.values
 
+    def spend_in_runs(self) -> list[np.ndarray]:
+        """Sort the distances in place in one run per thread (see ``sort_in_runs``)."""
+        runs = sort_in_runs(self.values)
+        self.spent = True
+        self.tiles = []
+        return runs
+
 
 class ComputedColumns:
     """The same columns as ``DistanceTable``, recomputed by ``cdist`` on every request:
@@ -272,3 +279,17 @@ class ComputedColumns:
 
 
 ColumnSource = DistanceTable | ComputedColumns
+
+
+# Fewer values are sorted in one run: threads would cost more than they save.
+SORT_RUN_MIN = 1 << 20
+
+
+def sort_in_runs(values: np.ndarray) -> list[np.ndarray]:
+    """Sort ``values`` in place in one contiguous run per thread of the budget (numpy's
+    sort runs on one core), runs of at least ``SORT_RUN_MIN`` values; returns the runs."""
+    count = max(1, min(thread_count(), values.size // SORT_RUN_MIN))
+    edges = np.linspace(0, values.size, count + 1).astype(np.int64)
+    runs = [values[a:b] for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    parallel_map(lambda run: run.sort(), runs)
+    return runs

@@ -24,13 +24,18 @@ import numpy as np
 from metricate.metrics.counting import (
     RANK_BYTES_PER_PAIR,
     RANK_PART_PAIRS,
-    PairCounter,
     PairRanks,
+    SortedRunsCounter,
     StreamedPairCounter,
     concordance_counts,
-    tied_values,
 )
-from metricate.metrics.distances import BLOCK, ComputedColumns, DistanceTable, PairArray
+from metricate.metrics.distances import (
+    BLOCK,
+    ComputedColumns,
+    DistanceTable,
+    PairArray,
+    sort_in_runs,
+)
 from metricate.metrics.pairstats import (
     GROUP_BYTES,
     RANKS_EACH,
@@ -55,6 +60,15 @@ def _pairs(n: int) -> int:
 def _counts_defined(labelling: Labelling) -> bool:
     """Whether the labelling has both within and between pairs to count."""
     return 0 < labelling.n_within < _pairs(labelling.n)
+
+
+def _smallest_part(pairs: int) -> int:
+    """The smallest parts the pairs are ranked in: a power of two of at least 2**20
+    pairs, and few enough parts for one byte to number them."""
+    part = RANK_PART_PAIRS
+    while part // 2 >= max(1 << 20, -(-pairs // 254)):
+        part //= 2
+    return part
 
 
 class RankedPairs:
@@ -89,13 +103,26 @@ class RankedPairs:
         return 4 if _pairs(n) < np.iinfo(np.int32).max else 8
 
     @staticmethod
-    def ranking_bytes(n: int, threads: int | None = None) -> int:
+    def ranking_bytes(n: int, threads: int | None = None, part_pairs: int | None = None) -> int:
         """Its peak while ranking: distances, ranks, each pair's value range, and the
-        parts being sorted (the smallest parts)."""
+        parts being sorted (default: the smallest parts it would use)."""
         pairs = _pairs(n)
         threads = threads or thread_count()
+        part_pairs = part_pairs or _smallest_part(pairs)
         held = pairs * (8 + RankedPairs._rank_bytes(n)) + 12 * n * BLOCK
-        return held + pairs + RANK_BYTES_PER_PAIR * min(RANK_PART_PAIRS, pairs) * threads
+        return held + pairs + RANK_BYTES_PER_PAIR * min(part_pairs, pairs) * threads
+
+    def _part_pairs(self) -> int:
+        """The largest parts to rank in that fit its room (larger parts rank faster)."""
+        part = RANK_PART_PAIRS
+        smallest = _smallest_part(_pairs(self.n))
+        while (
+            part // 2 >= smallest
+            and self.room is not None
+            and RankedPairs.ranking_bytes(self.n, part_pairs=part) > self.room
+        ):
+            part //= 2
+        return part
 
     @staticmethod
     def pass_bytes(
@@ -124,7 +151,8 @@ class RankedPairs:
     def ranks(self) -> PairRanks:
         if self._ranks is None:
             assert self.table is not None
-            self._ranks = PairRanks(self.table.layout, self.table.values)
+            parts = self._part_pairs()
+            self._ranks = PairRanks(self.table.layout, self.table.values, parts)
         return self._ranks
 
     def arrange(self, gathered: int) -> int:
@@ -254,13 +282,10 @@ class OncePairs:
             return None
         within.sort()
         if labelling.rows is None:
-            values = self.table.spend()
-            counter = PairCounter(values, tied_values(values))
+            runs = self.table.spend_in_runs()
         else:
-            own = self.table.among(labelling.rows)
-            own.sort()
-            counter = PairCounter(own, tied_values(own))
-        return concordance_counts(within, counter, _pairs(labelling.n))
+            runs = sort_in_runs(self.table.among(labelling.rows))
+        return concordance_counts(within, SortedRunsCounter(runs), _pairs(labelling.n))
 
 
 class StreamedPairs:

@@ -64,7 +64,7 @@ _NEEDS = {"Gamma": CONCORDANCE, "G-plus": CONCORDANCE, "Tau": CONCORDANCE}
 _MARGIN = 64 * 10**6
 # What is planned of the budget: the rest is for what freed memory costs before the
 # allocator hands it back, and for what the estimates leave out.
-_PLANNED_SHARE = 0.9
+PLANNED_SHARE = 0.9
 
 Progress = Callable[[int], None]
 
@@ -377,7 +377,7 @@ class PointSet:
             room = self.pair_memory
             fits = kind is not StreamedPairs and kind.bytes_needed(n, threads=1) <= room
         else:
-            room = int(self.memory_budget * _PLANNED_SHARE) - resident_bytes()
+            room = int(self.memory_budget * PLANNED_SHARE) - resident_bytes()
             fits = kind.bytes_needed(n, extra=extra) <= room
         if not fits:
             kind = StreamedPairs

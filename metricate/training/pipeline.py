@@ -10,9 +10,17 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 
-from metricate.degradations import Variant, build_variants, write_variant_csv
+from metricate.degradations import (
+    DEGRADATIONS_BY_NAME,
+    Variant,
+    VariantPlan,
+    build_variants,
+    write_variant_csv,
+)
+from metricate.degradations.seeding import file_identity, pair_sample_seed
 from metricate.errors import MetricateError
 from metricate.io.load import Clustering, load_clustering
 from metricate.metrics import PointSet
@@ -22,7 +30,6 @@ from metricate.training.outcome import FileOutcome
 from metricate.training.scoring import (
     Progress,
     VersionScorer,
-    pair_sample_seed,
     score_versions,
 )
 
@@ -80,21 +87,54 @@ def _process(
     outcome.warnings.extend(clustering.warnings)
     timing["load"] = time.perf_counter() - started
 
-    variants = _degrade(clustering, options, outcome, timing)
+    # Variants with new coordinates are built once the others are scored: their
+    # coordinates are then not held beside the original's pair distances.
+    plan = options.plan
+    moved_types = tuple(t for t in plan.types if DEGRADATIONS_BY_NAME[t].changes == "coordinates")
+    stages = [
+        replace(plan, types=tuple(t for t in plan.types if t not in moved_types)),
+        replace(plan, types=moved_types),
+    ]
+    not_produced: list[str] = []
+    identity = file_identity(clustering.content_hash, clustering.X, clustering.labels)
+    variants = _degrade(clustering, stages[0], not_produced, timing)
     scorer = VersionScorer(
         clustering=clustering,
         points=PointSet(
             clustering.points,
             large_n=options.large_n,
             memory_budget=options.memory_budget,
-            seed=pair_sample_seed(options.plan.random_seed, clustering),
+            seed=pair_sample_seed(plan.random_seed, identity),
         ),
         base={"clustering_name": clustering_name(path), "topic": options.topic_for(path)},
         exclude=options.exclude,
         force_all=options.force_all,
         progress=progress,
     )
-    scored = score_versions(scorer, variants, timing)
+    moved: list[Variant] = []
+
+    def build_moved() -> list[Variant]:
+        moved.extend(_degrade(clustering, stages[1], not_produced, timing))
+        return moved
+
+    scored = score_versions(scorer, variants, timing, build_moved)
+    variants = variants + moved
+    # Records in the plan's order of types (levels as given), the original first.
+    position = {name: i for i, name in enumerate(plan.types)}
+    order = sorted(range(len(variants)), key=lambda i: position[variants[i].type])
+    variants = [variants[i] for i in order]
+    scored = [scored[0], *(scored[1 + i] for i in order)]
+    outcome.variants_attempted = plan.n_variants
+    outcome.variants_produced = len(variants)
+    if not_produced:
+        # One line for the file: every variant not produced, and why.
+        named = [w.removeprefix(f"{clustering.path}: ") for w in not_produced]
+        named.sort(key=lambda w: position[w.split("@", 1)[0]])
+        reasons = "; ".join("{} ({})".format(*w.split(": not produced, ", 1)) for w in named)
+        outcome.warnings.append(
+            f"{clustering.path}: {len(not_produced)} of {plan.n_variants} variants "
+            f"not produced: {reasons}"
+        )
     outcome.records.extend(record for record, _ in scored)
     names = ["original", *(v.name for v in variants)]
     outcome.warnings.extend(
@@ -109,25 +149,16 @@ def _process(
 
 def _degrade(
     clustering: Clustering,
-    options: GenerationOptions,
-    outcome: FileOutcome,
+    plan: VariantPlan,
+    not_produced: list[str],
     timing: dict[str, float],
 ) -> list[Variant]:
+    """The plan's variants; adds the warnings for those not produced to
+    ``not_produced`` and the time taken to ``timing["degrade"]``."""
     clock = time.perf_counter()
-    variants, warnings = build_variants(clustering, options.plan)
-    if warnings:
-        # One line for the file: every variant not produced, and why.
-        reasons = "; ".join(
-            "{} ({})".format(*w.removeprefix(f"{clustering.path}: ").split(": not produced, ", 1))
-            for w in warnings
-        )
-        outcome.warnings.append(
-            f"{clustering.path}: {len(warnings)} of {options.plan.n_variants} variants "
-            f"not produced: {reasons}"
-        )
-    outcome.variants_attempted = options.plan.n_variants
-    outcome.variants_produced = len(variants)
-    timing["degrade"] = time.perf_counter() - clock
+    variants, warnings = build_variants(clustering, plan) if plan.types else ([], [])
+    not_produced.extend(warnings)
+    timing["degrade"] = timing.get("degrade", 0.0) + time.perf_counter() - clock
     return variants
 
 

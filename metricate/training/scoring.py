@@ -10,7 +10,6 @@ such variants are scored at a time when the memory budget holds both.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,11 +19,11 @@ import numpy as np
 
 from metricate.defaults import NOISE
 from metricate.degradations import Variant
-from metricate.degradations.seeding import file_identity
 from metricate.io.load import Clustering
 from metricate.memory import resident_bytes, trim
 from metricate.metrics import EvaluationResult, MetricNames, PointSet
 from metricate.metrics.pairing import OncePairs
+from metricate.metrics.pointset import PLANNED_SHARE
 from metricate.parallel import bounded_map
 from metricate.training.schema import METRIC_COLUMNS
 
@@ -44,14 +43,6 @@ ORIGINAL_LABELS = {
 # Bytes a variant with new coordinates holds beside its distances (its coordinates,
 # the reductions), so two at a time are only started when both fit.
 _MOVED_MARGIN = 64 * 10**6
-
-
-def pair_sample_seed(random_seed: int, clustering: Clustering) -> int:
-    """The seed of a file's pair sample (above large_n): from the run seed and the file,
-    never the processing order."""
-    identity = file_identity(clustering.content_hash, clustering.X, clustering.labels)
-    digest = hashlib.sha256(f"{random_seed}\n{identity}\npair sample".encode()).digest()
-    return int.from_bytes(digest[:8], "big")
 
 
 def scoring_input(
@@ -155,35 +146,50 @@ class VersionScorer:
 
 
 def score_versions(
-    scorer: VersionScorer, variants: list[Variant], timing: dict[str, float]
+    scorer: VersionScorer,
+    variants: list[Variant],
+    timing: dict[str, float],
+    moved_variants: Callable[[], list[Variant]] | None = None,
 ) -> list[Scored]:
-    """The original's and every variant's record, in that order; adds the time spent
-    on each kind of point set to ``timing``."""
+    """The original's record, then every variant's in the order given; adds the time
+    spent on each kind of point set to ``timing``.
+
+    ``moved_variants``: builds more variants with new coordinates, called once the
+    variants on the original's points are scored, so their coordinates are not held
+    while those distances are (their records follow the others')."""
     clock = _Clock(timing)
-    shared = [i for i, v in enumerate(variants) if v.changes != "coordinates"]
-    moved = [i for i, v in enumerate(variants) if v.changes == "coordinates"]
-    records = scorer.shared([variants[i] for i in shared])
-    scored: dict[int, Scored] = {-1: records[0], **dict(zip(shared, records[1:], strict=True))}
+    shared = [v for v in variants if v.changes != "coordinates"]
+    records = scorer.shared(shared)
+    scored: dict[int, Scored] = {id(v): r for v, r in zip(shared, records[1:], strict=True)}
     clock.lap("evaluate_shared_points")
-    # The original's ranks go; its distances stay while added noise can extend them.
-    scorer.points.drop_ranks()
+    # The original's ranks go; its distances stay while added noise can extend them
+    # (never above large_n: those variants have a sample of their own).
+    if scorer.points.n < scorer.points.large_n:
+        scorer.points.drop_ranks()
+    else:
+        scorer.points.release()
     trim()
-    extending = [i for i in moved if _extends(variants[i], scorer.points)]
-    rest = [i for i in moved if i not in extending]
+    if moved_variants is not None:
+        variants = variants + moved_variants()
+        clock.lap("degrade_coordinates")  # the builder counted it in "degrade"
+        del timing["degrade_coordinates"]
+    moved = [v for v in variants if v.changes == "coordinates"]
+    extending = [v for v in moved if _extends(v, scorer.points)]
+    rest = [v for v in moved if not _extends(v, scorer.points)]
     for group in (extending, rest):
         if not group:
             scorer.points.release()  # nothing left extends the original's distances
             trim()
             continue
-        order, costs, limit = _schedule([variants[i] for i in group], scorer.points)
+        order, costs, limit = _schedule(group, scorer.points)
         jobs = [(group[j], cost) for j, cost in zip(order, costs, strict=True)]
-        done = bounded_map(lambda job: scorer.moved(variants[job[0]], job[1]), jobs, costs, limit)
-        scored.update(zip((i for i, _ in jobs), done, strict=True))
+        done = bounded_map(lambda job: scorer.moved(*job), jobs, costs, limit)
+        scored.update((id(v), r) for (v, _), r in zip(jobs, done, strict=True))
         scorer.points.release()
         trim()
     clock.lap("evaluate_new_points")
     timing["evaluate"] = sum(v for k, v in timing.items() if k.startswith("evaluate_"))
-    return [scored[i] for i in range(-1, len(variants))]
+    return [records[0], *(scored[id(v)] for v in variants)]
 
 
 def _extends(variant: Variant, points: PointSet) -> bool:
@@ -198,11 +204,17 @@ def _schedule(variants: list[Variant], points: PointSet) -> tuple[list[int], lis
     the bytes each one's distances take, and how many bytes of them may be held at
     once: no more than the largest and the second smallest together (two at a time,
     never the two largest), and what the budget leaves beside what the process holds."""
-    sizes = [min(int(np.count_nonzero(v.labels != NOISE)), points.large_n) for v in variants]
-    # Two at a time means a thread each.
-    costs = [OncePairs.bytes_needed(size, threads=1) + _MOVED_MARGIN for size in sizes]
+    sizes = [int(np.count_nonzero(v.labels != NOISE)) for v in variants]
+    # Two at a time means a thread each. Beside its distances a variant holds copies
+    # of its coordinates (its own, centred, per cluster) while its indices are scored.
+    costs = [
+        OncePairs.bytes_needed(min(size, points.large_n), threads=1)
+        + _MOVED_MARGIN
+        + 4 * 8 * size * points.points.shape[1]
+        for size in sizes
+    ]
     order = sorted(range(len(variants)), key=lambda i: -costs[i])
-    limit = points.memory_budget - resident_bytes()
+    limit = int(points.memory_budget * PLANNED_SHARE) - resident_bytes()
     if len(order) > 2:
         limit = min(limit, costs[order[0]] + costs[order[-2]])
     return order, [costs[i] for i in order], limit

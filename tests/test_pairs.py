@@ -1,0 +1,354 @@
+"""The pair engine: layout, ranks, counts, batches, memory plans and wide embeddings."""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.spatial.distance import pdist, squareform
+from scipy.stats import rankdata
+from sklearn.datasets import make_blobs
+
+from metricate import InvalidOptionError, PointSet
+from metricate.memory import format_size, parse_size
+from metricate.metrics import INTERNAL_METRICS
+from metricate.metrics.counting import PairRanks, sorted_runs
+from metricate.metrics.distances import ComputedColumns, DistanceTable, PairLayout
+from metricate.metrics.pairing import RankedPairs
+from metricate.parallel import bounded_map, parallel_map, thread_budget, thread_count
+
+DATA = Path(__file__).parent / "data"
+PAIR_BASED = [m.name for m in INTERNAL_METRICS if m.needs_pairs]
+
+
+def same_values(a, b):
+    """Equal bit for bit, NaN equal to NaN."""
+    for name, x in a.values().items():
+        y = b.values()[name]
+        assert (math.isnan(x) and math.isnan(y)) or x == y, (name, x, y)
+
+
+# ---- the layout of the pairs ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [2, 3, 255, 256, 257, 700])
+def test_every_pair_has_one_position_and_the_table_holds_its_pdist_distance(n):
+    X = np.random.default_rng(n).normal(size=(n, 3))
+    layout = PairLayout(n)
+    i, j = layout.points_of(np.arange(layout.n_pairs))
+    assert np.all(i < j)
+    assert np.unique(i * n + j).size == layout.n_pairs  # every pair, once
+    table = DistanceTable(X)
+    square = squareform(pdist(X))
+    # Bit for bit: cdist on blocks gives pdist's values.
+    assert np.array_equal(table.values, square[i, j])
+    for block in range(layout.n_blocks):
+        start, end = layout.starts[block], layout.ends[block]
+        column = table.column(block)
+        assert np.array_equal(column[:n], square[:, start:end])
+        assert np.array_equal(ComputedColumns(X).column(block), column)
+        assert not column[n].any()  # the padding row
+
+
+def test_pairs_among_and_between_sets_of_points_are_gathered_exactly():
+    n = 600
+    X = np.random.default_rng(1).normal(size=(n, 4))
+    table = DistanceTable(X)
+    square = squareform(pdist(X))
+    rng = np.random.default_rng(2)
+    points = np.sort(rng.choice(n, 250, replace=False))
+    upper = np.triu_indices(points.size, 1)
+    expected = square[np.ix_(points, points)][upper]
+    assert np.array_equal(np.sort(table.among(points)), np.sort(expected))
+    others = np.setdiff1d(np.arange(n), points)
+    between = table.pairs.between(points, others)
+    assert np.array_equal(np.sort(between), np.sort(square[np.ix_(points, others)].ravel()))
+    touching = table.pairs.touching(points, others)
+    assert np.array_equal(np.sort(touching), np.sort(np.concatenate((between, expected))))
+
+
+def test_noise_points_extend_the_originals_distances_without_recomputing_them():
+    X = np.random.default_rng(3).normal(size=(600, 5))
+    added = np.random.default_rng(4).normal(size=(150, 5))
+    parent = DistanceTable(X)
+    extended = DistanceTable(np.vstack((X, added)), extends=parent)
+    assert np.array_equal(extended.values, DistanceTable(np.vstack((X, added))).values)
+
+
+# ---- ranks and ordering ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.random.default_rng(0).random(20_000) * 100,
+        np.round(np.random.default_rng(1).random(50_000) * 10, 2),  # many ties
+        np.random.default_rng(2).random(50_000) ** 12 * 1e3,  # many binades: keys collide
+        np.concatenate((np.full(300, 3.0), np.random.default_rng(3).random(700))),
+    ],
+)
+def test_sorted_runs_orders_values_and_marks_runs_of_equal_values(values):
+    positions = np.flatnonzero(np.random.default_rng(9).random(values.size) < 0.8)
+    order, first = sorted_runs(values, positions.copy())
+    assert np.array_equal(np.sort(order), positions)
+    ordered = values[order]
+    assert np.all(np.diff(ordered) >= 0)
+    assert np.array_equal(first, np.concatenate(([True], ordered[1:] != ordered[:-1])))
+
+
+@pytest.mark.parametrize("part_pairs", [5_000, 300, 1 << 23])  # 16, 266 and 1 value range
+def test_pair_ranks_count_the_pairs_below_each_pair(part_pairs):
+    X = np.round(make_blobs(n_samples=400, n_features=2, random_state=0)[0], 1)  # ties
+    table = DistanceTable(X)
+    ranks = PairRanks(table.layout, table.values, part_pairs)
+    # scipy's "min" rank, from 0: how many values lie strictly below.
+    assert np.array_equal(ranks.ranks, rankdata(table.values, method="min").astype(int) - 1)
+    values, counts = np.unique(table.values, return_counts=True)
+    tied = counts > 1
+    expected_ranks = np.searchsorted(np.sort(table.values), values[tied])
+    assert np.array_equal(ranks.ties[0], expected_ranks)
+    assert np.array_equal(ranks.ties[1], counts[tied])
+    assert ranks.tied_pairs is not None
+    i, j, tie = ranks.tied_pairs
+    square = squareform(pdist(X))
+    # The tied pairs are those of the repeated distances, numbered by their tie.
+    assert np.array_equal(square[i, j], values[tied][tie])
+    assert np.array_equal(np.bincount(tie), counts[tied])
+
+
+# ---- values ----------------------------------------------------------------------------
+
+
+def _golden_cases():
+    X, y = make_blobs(n_samples=300, n_features=4, centers=4, random_state=0)
+    yield "blobs", X, y
+    X, y = make_blobs(n_samples=400, n_features=3, centers=5, random_state=1)
+    yield "ties", np.round(X, 1), y
+    X, y = make_blobs(n_samples=500, n_features=2, centers=3, random_state=2)
+    yield "grid", np.round(X * 2) / 2, y
+
+
+def test_values_are_the_previous_releases_bit_for_bit():
+    """Recorded with metricate before the one-pass engine (the indices that need no
+    BLAS, whose bits could depend on the machine). McClain-Rao and Point-Biserial now
+    add the within-cluster distances per point, not sorted: the same sum to the last
+    bits or so."""
+    recorded = json.loads((DATA / "previous_release_values.json").read_text())
+    for name, X, y in _golden_cases():
+        rng = np.random.default_rng(5)
+        points = PointSet(X)
+        noisy = y.copy()
+        noisy[::7] = -1
+        split = y.copy()
+        members = np.flatnonzero(y == 2)
+        split[members[: members.size // 2]] = y.max() + 1
+        labellings = {
+            "orig": y,
+            "perm": rng.permutation(y),
+            "merge": np.where(y == 1, 0, y),
+            "swap": np.where(rng.random(y.size) < 0.1, rng.integers(0, y.max() + 1, y.size), y),
+            "noisy": noisy,
+            "split": split,
+        }
+        results = {key: points.evaluate(labels) for key, labels in labellings.items()}
+        rows = np.setdiff1d(np.arange(y.size), np.arange(0, y.size, 5))
+        results["subset"] = points.subset(rows).evaluate(y[rows])
+        keep = np.flatnonzero(y != 0)
+        results["removecluster"] = points.subset(keep).evaluate(y[keep])
+        for key, result in results.items():
+            for metric, text in recorded[f"{name}/{key}"].items():
+                old, new = float(text), result[metric].value
+                if metric in ("McClain-Rao", "Point-Biserial"):
+                    assert new == pytest.approx(old, rel=1e-12, abs=1e-15), (name, key, metric)
+                else:
+                    assert repr(new) == text, (name, key, metric)
+
+
+def test_a_batch_gives_each_labelling_the_values_it_gets_alone():
+    X, y = make_blobs(n_samples=700, n_features=3, centers=6, random_state=3)
+    X = np.round(X, 1)  # tied distances
+    rng = np.random.default_rng(0)
+    points = PointSet(X)
+    swapped = y.copy()
+    moved = rng.choice(y.size, 70, replace=False)
+    swapped[moved] = rng.integers(0, 6, 70)
+    merged = np.where(y == 1, 0, y)
+    split = y.copy()
+    split[np.flatnonzero(y == 2)[::2]] = 6
+    kept = np.flatnonzero(y != 3)  # a whole cluster removed: the others are shared
+    thinned = np.sort(rng.choice(y.size, 500, replace=False))
+    batch = points.evaluate_many(
+        [
+            y,
+            swapped,
+            merged,
+            split,
+            (points.subset(kept), y[kept]),
+            (points.subset(thinned), swapped[thinned]),
+        ]
+    )
+    alone = [
+        PointSet(X).evaluate(y),
+        PointSet(X).evaluate(swapped),
+        PointSet(X).evaluate(merged),
+        PointSet(X).evaluate(split),
+        PointSet(X[kept]).evaluate(y[kept]),
+        PointSet(X[thinned]).evaluate(swapped[thinned]),
+    ]
+    for got, expected in zip(batch, alone, strict=True):
+        same_values(got, expected)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_single_use_counts_over_sorted_runs_match_the_ranked_counts(monkeypatch, threads):
+    import metricate.metrics.distances as distances
+
+    monkeypatch.setattr(distances, "SORT_RUN_MIN", 100)  # several runs for small sets
+    X, y = make_blobs(n_samples=500, n_features=2, centers=4, random_state=3)
+    X = np.round(X, 1)  # many equal distances, within runs and across them
+    rows = np.arange(0, 500, 2)
+    with thread_budget(threads):
+        runs = distances.sort_in_runs(np.arange(1000.0)[::-1].copy())
+        assert len(runs) == threads and all(np.all(np.diff(r) > 0) for r in runs)
+        once = PointSet(X, single_use=True).evaluate(y)
+        once_subset = PointSet(X, single_use=True).subset(rows).evaluate(y[rows])
+    kept = PointSet(X)
+    for got, expected in [
+        (once, kept.evaluate(y)),
+        (once_subset, kept.subset(rows).evaluate(y[rows])),
+    ]:
+        for name in ("Gamma", "G-plus", "Tau"):
+            assert got[name].value == expected[name].value, name
+
+
+def test_distances_let_go_after_ranking_give_the_same_values():
+    X, y = make_blobs(n_samples=600, n_features=3, centers=5, random_state=4)
+    X = np.round(X, 1)
+    rows = np.arange(0, 600, 3)
+    reference = [PointSet(X).evaluate(y), PointSet(X[rows]).evaluate(y[rows])]
+    points = PointSet(X)
+    # Room for a pass without the distances (and the within pairs it gathers), not with.
+    room = RankedPairs.pass_bytes(600, False, gathered=0) + 500_000
+    assert room < RankedPairs.pass_bytes(600, True, gathered=0)
+    points._pairs = source = RankedPairs(X, room=room)
+    got = points.evaluate_many([y, (points.subset(rows), y[rows])])
+    assert source.table is None and isinstance(source.columns, ComputedColumns)
+    for a, b in zip(got, reference, strict=True):
+        same_values(a, b)
+
+
+def test_a_tight_room_ranks_in_smaller_parts_never_in_more_than_it_allows():
+    from metricate.metrics.counting import RANK_PART_PAIRS
+
+    n, pairs = 20_000, 20_000 * 19_999 // 2
+    needed = {part: RankedPairs.ranking_bytes(n, part_pairs=part) for part in (1 << 23, 1 << 22)}
+    # 28 bytes per pair of a part, on each of the budget's threads.
+    assert needed[1 << 23] - needed[1 << 22] == 28 * (1 << 22) * thread_count()
+    plan = RankedPairs.__new__(RankedPairs)
+    plan.n = n
+    for room, part in [
+        (None, RANK_PART_PAIRS),
+        (needed[1 << 23], 1 << 23),
+        (needed[1 << 23] - 1, 1 << 22),
+        (needed[1 << 22], 1 << 22),
+        (0, 1 << 20),  # the smallest parts: at least 2**20 pairs, at most 254 parts
+    ]:
+        plan.room = room
+        assert plan._part_pairs() == part, room
+    assert -(-pairs // (1 << 20)) <= 254
+
+
+# ---- wide embeddings ---------------------------------------------------------------------
+
+
+def test_a_scatter_matrix_of_too_few_points_is_singular_without_any_eigenvalues(monkeypatch):
+    X, y = make_blobs(n_samples=60, n_features=100, centers=3, random_state=0)
+    calls = []
+    original = np.linalg.eigvalsh
+    monkeypatch.setattr(np.linalg, "eigvalsh", lambda m: calls.append(m.shape) or original(m))
+    result = PointSet(X).evaluate(y)
+    assert calls == []  # p = 100 > N - K = 57: WG, T and every WG_k are singular by rank
+    for name in ("Det Ratio", "Log_Det_Ratio", "Trace_WiB", "Ksq_DetW"):
+        assert not result[name].computed and "singular" in result[name].reason, name
+    for name in ("Negentropy", "Scott-Symons"):
+        assert "more points than dimensions" in result[name].reason, name
+
+
+def test_the_total_scatter_is_factored_once_for_every_labelling_of_a_point_set(monkeypatch):
+    X, y = make_blobs(n_samples=300, n_features=6, centers=3, random_state=0)
+    calls = []
+    original = np.linalg.eigvalsh
+    monkeypatch.setattr(np.linalg, "eigvalsh", lambda m: calls.append(m.shape) or original(m))
+    labellings = [y, np.roll(y, 3), np.where(y == 2, 1, y)]
+    results = PointSet(X).evaluate_many(labellings)
+    # One T for the three; one WG and three WG_k per labelling at most (two for the merge).
+    assert len(calls) <= 1 + 3 + 3 + 3 + 2
+    for labels, result in zip(labellings, results, strict=True):
+        same_values(result, PointSet(X).evaluate(labels))
+
+
+# ---- threads and memory --------------------------------------------------------------------
+
+
+def test_nested_parallel_work_never_exceeds_the_thread_budget():
+    seen = []
+
+    def inner(_):
+        seen.append(thread_count())
+
+    def outer(_):
+        parallel_map(inner, range(4))
+
+    with thread_budget(2):
+        parallel_map(outer, range(4))
+    assert seen and max(seen) == 1  # each of the 2 threads has a share of 1
+
+
+def test_bounded_map_keeps_order_and_never_runs_more_than_the_limit_allows():
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def work(cost):
+        with lock:
+            running[0] += cost
+            most[0] = max(most[0], running[0])
+        time.sleep(0.02)
+        with lock:
+            running[0] -= cost
+        return cost * 10
+
+    costs = [5, 1, 4, 2, 3, 6]
+    with thread_budget(2):
+        out = bounded_map(work, costs, costs, limit=7)
+    assert out == [c * 10 for c in costs]
+    assert most[0] <= 7  # never two whose costs pass the limit (6 ran alone)
+    with thread_budget(2), pytest.raises(ValueError, match="boom"):
+        bounded_map(lambda c: (_ for _ in ()).throw(ValueError("boom")), costs, costs, 7)
+
+
+@pytest.mark.parametrize(
+    "text, size",
+    [("4GB", 4 * 10**9), ("512MB", 512 * 10**6), ("1.5GiB", int(1.5 * 2**30)), (10**9, 10**9)],
+)
+def test_memory_budgets_are_read_as_sizes(text, size):
+    assert parse_size(text) == size
+    assert parse_size(format_size(size)) == pytest.approx(size, rel=0.01)
+
+
+@pytest.mark.parametrize("text", ["4 apples", "-1GB", "3", True, "GB"])
+def test_a_bad_memory_budget_is_a_one_line_error(text):
+    with pytest.raises(InvalidOptionError, match="memory budget"):
+        parse_size(text)
+
+
+def test_a_tight_budget_streams_the_distances_and_gives_the_same_values():
+    X, y = make_blobs(n_samples=500, n_features=3, centers=4, random_state=1)
+    # 300 MB hold the libraries and little else: nothing of size n^2 is planned.
+    tight = PointSet(X, memory_budget=parse_size("300MB"))
+    same_values(tight.evaluate(y), PointSet(X).evaluate(y))
+    assert not tight.has_distances
