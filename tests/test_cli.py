@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -39,3 +40,47 @@ def test_help_lists_the_commands_without_loading_the_library():
     assert done.stderr.strip() == "loaded: []"
     for name in COMMANDS:
         assert f"  {name} " in done.stdout
+
+
+def test_a_bad_memory_budget_is_a_one_line_usage_error(tmp_path):
+    from click.testing import CliRunner
+
+    runner = CliRunner()
+    done = runner.invoke(
+        cli,
+        [
+            "generate",
+            "examples/digits_clustering.csv",
+            "-o",
+            str(tmp_path / "t.parquet"),
+            "--memory-budget",
+            "4 apples",
+        ],
+    )
+    assert done.exit_code == 2
+    errors = [line for line in done.output.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1 and "memory budget" in errors[0], done.output
+    assert not (tmp_path / "t.parquet").exists()
+
+
+def test_a_local_generate_never_loads_celery_or_redis(tmp_path):
+    probe = (
+        "import sys\n"
+        "from producer.cli import main\n"
+        f"sys.argv = ['metricate', 'generate', 'examples/digits_clustering.csv', '-o', "
+        f"{str(tmp_path / 't.parquet')!r}, '--types', 'label_swap_random', '--levels', '5pct']\n"
+        "code = None\ntry:\n    main()\nexcept SystemExit as stop:\n    code = stop.code\n"
+        "service = sorted(m for m in ('celery', 'kombu', 'redis') if m in sys.modules)\n"
+        "print('exit:', code, 'loaded:', service, file=sys.stderr)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "METRICATE_BROKER_URL"}
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.stderr.strip().splitlines()[-1] == "exit: 0 loaded: []", done.stderr
+    assert (tmp_path / "t.parquet").exists()
