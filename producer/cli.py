@@ -31,6 +31,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "producer.commands.generate:generate",
         "Degrade and score clusterings into one training table.",
     ),
+    "report": (
+        "producer.commands.report:report",
+        "Report which indices tell originals from their degraded versions.",
+    ),
     "status": ("producer.commands.service:status", "Show how far a distributed run is."),
     "collect": (
         "producer.commands.service:collect",
