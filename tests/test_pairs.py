@@ -205,12 +205,19 @@ def test_a_batch_gives_each_labelling_the_values_it_gets_alone():
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-def test_single_use_counts_over_sorted_runs_match_the_ranked_counts(monkeypatch, threads):
+@pytest.mark.parametrize(
+    ("bits", "share"),
+    [(20, 1.0), (3, 1.0), (20, 0.0)],  # bucketed; coarse buckets shared; sorted in runs
+)
+def test_single_use_counts_match_the_ranked_counts(monkeypatch, threads, bits, share):
+    import metricate.metrics.counting as counting
     import metricate.metrics.distances as distances
 
     monkeypatch.setattr(distances, "SORT_RUN_MIN", 100)  # several runs for small sets
+    monkeypatch.setattr(counting, "BUCKET_BITS", bits)
+    monkeypatch.setattr(counting, "BUCKETED_SHARE", share)
     X, y = make_blobs(n_samples=500, n_features=2, centers=4, random_state=3)
-    X = np.round(X, 1)  # many equal distances, within runs and across them
+    X = np.round(X, 1)  # many equal distances, within pairs and between them
     rows = np.arange(0, 500, 2)
     with thread_budget(threads):
         runs = distances.sort_in_runs(np.arange(1000.0)[::-1].copy())

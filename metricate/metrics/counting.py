@@ -31,7 +31,7 @@ import numpy as np
 from scipy.spatial.distance import cdist
 
 from metricate.memory import trim
-from metricate.metrics.distances import PairArray, PairLayout
+from metricate.metrics.distances import PairArray, PairLayout, sort_in_runs
 from metricate.parallel import parallel_map, thread_count
 
 _STREAM_ROW_BLOCK = 256
@@ -143,6 +143,69 @@ def unique_sorted(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return sorted_values[starts], counts
 
 
+# Buckets of the bucketed counts: about 2**BUCKET_BITS ranges of the values' bits.
+BUCKET_BITS = 20
+# Above this share of the pairs in buckets holding a within key, sorting them all is
+# about as fast, and takes no more memory.
+BUCKETED_SHARE = 0.125
+
+
+class BucketedPairCounter:
+    """Counts over unsorted pair keys (non-negative floats, a labelling's within keys
+    among them) without sorting them all: the keys are counted in about
+    ``2**BUCKET_BITS`` buckets of their bits (which order non-negative floats), and only
+    the keys in buckets that hold a within key are sorted, to count exactly inside
+    those buckets. For well separated clusters that is little more than the within
+    keys. When those buckets hold more than ``BUCKETED_SHARE`` of the keys, the keys
+    are sorted in place instead (``SortedRunsCounter``)."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values = values
+
+    def count(self, within: np.ndarray) -> tuple[int, int]:
+        """As ``StreamedPairCounter.count``, for sorted within keys."""
+        values = self.values
+        lo = int(np.float64(values.min()).view(np.uint64))
+        hi = int(np.float64(values.max()).view(np.uint64))
+        shift = np.uint64(max(0, (hi - lo).bit_length() - BUCKET_BITS))
+        base = np.uint64(lo)
+        size = ((hi - lo) >> int(shift)) + 1
+
+        def keys(chunk: np.ndarray) -> np.ndarray:
+            return ((chunk.view(np.uint64) - base) >> shift).astype(np.intp)
+
+        within_keys = keys(within)
+        hot = np.zeros(size, dtype=bool)
+        hot[within_keys] = True
+        chunks = _chunks(values.size)
+
+        def count_chunks(share: list[slice]) -> np.ndarray:  # one thread's chunks
+            counts = np.zeros(size, dtype=np.int64)
+            for chunk in share:
+                counts += np.bincount(keys(values[chunk]), minlength=size)
+            return counts
+
+        threads = max(1, min(thread_count(), len(chunks)))
+        counts = sum(parallel_map(count_chunks, [chunks[t::threads] for t in range(threads)]))
+        assert isinstance(counts, np.ndarray)
+        if int(counts[hot].sum()) > BUCKETED_SHARE * values.size:
+            return SortedRunsCounter(sort_in_runs(values)).count(within)
+        selected = np.concatenate(parallel_map(lambda c: values[c][hot[keys(values[c])]], chunks))
+        selected.sort()
+        below_buckets = np.concatenate(([0], np.cumsum(counts)))[within_keys]
+        bucket_start = np.searchsorted(keys(selected), within_keys, "left")
+        left = np.searchsorted(selected, within, "left")
+        right = np.searchsorted(selected, within, "right")
+        below = int(np.sum(below_buckets + (left - bucket_start), dtype=np.int64))
+        equal = int(np.sum(right - left, dtype=np.int64))
+        _, runs = unique_sorted(within)
+        return below, equal - int(np.sum(runs * runs, dtype=np.int64))
+
+
+def _chunks(size: int, step: int = 1 << 22) -> list[slice]:
+    return [slice(start, start + step) for start in range(0, size, step)]
+
+
 class SortedRunsCounter:
     """Counts over pair keys held as a few sorted runs (parts of one array, each sorted
     in place on its own thread): the counts are sums over the runs, and keys equal to
@@ -169,7 +232,7 @@ def concordance_counts(within: np.ndarray, counter: Counter, n_pairs: int) -> tu
     """(s+, s-) of a labelling from its within-pair keys, sorted, and a counter over all
     its pairs (see the module's docstring)."""
     n_within = int(within.size)
-    if isinstance(counter, StreamedPairCounter | SortedRunsCounter):
+    if isinstance(counter, StreamedPairCounter | SortedRunsCounter | BucketedPairCounter):
         below, tie_couples = counter.count(within)
     else:
         below = counter.below(within)
@@ -395,4 +458,4 @@ class StreamedPairCounter:
         return int(np.sum(less, dtype=np.int64)), ties
 
 
-Counter = PairCounter | StreamedPairCounter | SortedRunsCounter
+Counter = PairCounter | StreamedPairCounter | SortedRunsCounter | BucketedPairCounter

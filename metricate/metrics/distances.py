@@ -247,18 +247,11 @@ class DistanceTable:
         return self.pairs.among(points)
 
     def spend(self) -> np.ndarray:
-        """Sort the distances in place (for concordance counts) and return them."""
-        self.values.sort()
+        """The distances, for counts that may reorder them in place: the table answers
+        no position afterwards."""
         self.spent = True
         self.tiles = []
         return self.values
-
-    def spend_in_runs(self) -> list[np.ndarray]:
-        """Sort the distances in place in one run per thread (see ``sort_in_runs``)."""
-        runs = sort_in_runs(self.values)
-        self.spent = True
-        self.tiles = []
-        return runs
 
 
 class ComputedColumns:

@@ -22,10 +22,11 @@ from __future__ import annotations
 import numpy as np
 
 from metricate.metrics.counting import (
+    BUCKETED_SHARE,
     RANK_BYTES_PER_PAIR,
     RANK_PART_PAIRS,
+    BucketedPairCounter,
     PairRanks,
-    SortedRunsCounter,
     StreamedPairCounter,
     concordance_counts,
 )
@@ -34,7 +35,6 @@ from metricate.metrics.distances import (
     ComputedColumns,
     DistanceTable,
     PairArray,
-    sort_in_runs,
 )
 from metricate.metrics.pairstats import (
     GROUP_BYTES,
@@ -268,7 +268,10 @@ class OncePairs:
         """The distances, a pass's columns on ``threads`` threads (default: the
         budget's), and ``extra`` bytes of accumulators."""
         columns = 20 * n * BLOCK * (threads or thread_count())
-        return _pairs(n) * 8 + 8 * n * BLOCK + columns + extra
+        # The counts may gather the keys of up to BUCKETED_SHARE of the pairs (twice,
+        # while the threads' parts are joined).
+        counting = int(_pairs(n) * 16 * BUCKETED_SHARE)
+        return _pairs(n) * 8 + 8 * n * BLOCK + max(columns, counting) + extra
 
     def rank_columns(self, wanted: Wanted) -> None:
         return None
@@ -282,10 +285,10 @@ class OncePairs:
             return None
         within.sort()
         if labelling.rows is None:
-            runs = self.table.spend_in_runs()
+            values = self.table.spend()  # counted, and maybe sorted, in place
         else:
-            runs = sort_in_runs(self.table.among(labelling.rows))
-        return concordance_counts(within, SortedRunsCounter(runs), _pairs(labelling.n))
+            values = self.table.among(labelling.rows)
+        return concordance_counts(within, BucketedPairCounter(values), _pairs(labelling.n))
 
 
 class StreamedPairs:
