@@ -167,7 +167,9 @@ class BucketedPairCounter:
         values = self.values
         lo = int(np.float64(values.min()).view(np.uint64))
         hi = int(np.float64(values.max()).view(np.uint64))
-        shift = np.uint64(max(0, (hi - lo).bit_length() - BUCKET_BITS))
+        # About four keys a bucket at most: more buckets would cost more than they save.
+        bits = min(BUCKET_BITS, max(4, values.size.bit_length() - 2))
+        shift = np.uint64(max(0, (hi - lo).bit_length() - bits))
         base = np.uint64(lo)
         size = ((hi - lo) >> int(shift)) + 1
 
