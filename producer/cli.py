@@ -35,6 +35,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "producer.commands.report:report",
         "Report which indices tell originals from their degraded versions.",
     ),
+    "train": (
+        "producer.commands.model:train",
+        "Learn a quality model from a training table.",
+    ),
+    "score": (
+        "producer.commands.model:score_command",
+        "Score clusterings with a quality model.",
+    ),
     "status": ("producer.commands.service:status", "Show how far a distributed run is."),
     "collect": (
         "producer.commands.service:collect",

@@ -104,21 +104,10 @@ def index_report(table: pd.DataFrame) -> IndexReport:
     """The report of a training table (see the module's docstring)."""
     norm = table[[f"{m}_norm" for m in METRIC_COLUMNS]].to_numpy(dtype=float)
     raw = table[list(METRIC_COLUMNS)].to_numpy(dtype=float)
-    files = table["clustering_name"].astype(str).to_numpy()
-    is_original = table["quality"].to_numpy() == 1
-    # Each degraded row against its file's original (the first, if a file has several).
-    originals = pd.Series(np.flatnonzero(is_original), index=files[is_original])
-    originals = originals[~originals.index.duplicated()]
-    degraded = np.flatnonzero(~is_original & pd.Series(files).isin(originals.index).to_numpy())
-    against = originals.loc[list(files[degraded])].to_numpy()
+    against, degraded, n_files = _couples(table)
     score = _couple_scores(norm[against], norm[degraded])  # couples x indices, NaN if absent
-
-    indices = pd.DataFrame(index=list(METRIC_COLUMNS))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an index without any value
-        indices["pairwise_accuracy"] = np.nanmean(score, axis=0) if score.size else np.nan
-    indices["auc"] = [_auc(norm[:, j], is_original) for j in range(norm.shape[1])]
-    indices["spearman"] = _within_file_spearman(norm, table["quality_score"].to_numpy(float), files)
+    figures = couple_figures(norm, table)
+    indices = pd.DataFrame(figures, index=list(METRIC_COLUMNS))
     indices["nan_share"] = np.isnan(raw).mean(axis=0)
     indices["saturation"] = [_saturation(raw[:, j]) for j in range(raw.shape[1])]
     indices = indices.sort_values("pairwise_accuracy", ascending=False, kind="stable")
@@ -135,10 +124,40 @@ def index_report(table: pd.DataFrame) -> IndexReport:
         by_type=grouped("degradation_type"),
         by_kind=grouped("variant_kind"),
         redundant=_redundant_groups(norm),
-        n_files=int(originals.size),
+        n_files=n_files,
         n_rows=len(table),
         n_couples=int(degraded.size),
     )
+
+
+def couple_figures(scores: np.ndarray, table: pd.DataFrame) -> dict[str, np.ndarray]:
+    """For each column of ``scores`` (one row per table row, higher = better): the
+    pairwise accuracy, ROC-AUC for ``quality`` and mean within-file Spearman with
+    ``quality_score`` (see the module's docstring)."""
+    against, degraded, _ = _couples(table)
+    score = _couple_scores(scores[against], scores[degraded])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a column without any value
+        accuracy = np.nanmean(score, axis=0) if score.size else np.full(scores.shape[1], np.nan)
+    is_original = table["quality"].to_numpy() == 1
+    files = table["clustering_name"].astype(str).to_numpy()
+    return {
+        "pairwise_accuracy": accuracy,
+        "auc": np.array([_auc(scores[:, j], is_original) for j in range(scores.shape[1])]),
+        "spearman": _within_file_spearman(scores, table["quality_score"].to_numpy(float), files),
+    }
+
+
+def _couples(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, int]:
+    """Row positions of each degraded row's original (the first of its file) and of the
+    degraded rows, and how many files have an original."""
+    files = table["clustering_name"].astype(str).to_numpy()
+    is_original = table["quality"].to_numpy() == 1
+    originals = pd.Series(np.flatnonzero(is_original), index=files[is_original])
+    originals = originals[~originals.index.duplicated()]
+    degraded = np.flatnonzero(~is_original & pd.Series(files).isin(originals.index).to_numpy())
+    against = originals.loc[list(files[degraded])].to_numpy()
+    return against, degraded, int(originals.size)
 
 
 def _couple_scores(original: np.ndarray, version: np.ndarray) -> np.ndarray:

@@ -1,0 +1,98 @@
+"""`metricate train` and `metricate score`: a quality model from a training table, and
+quality scores of new clusterings with it."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from metricate.analysis import read_model, read_training_table, score, train_model
+from metricate.analysis.model import DEFAULT_KINDS, KINDS, file_sha256
+from metricate.training.reference import load_reference
+from producer.display import print_table
+from producer.options import one_line_errors
+
+
+@click.command()
+@click.argument("table", type=click.Path(dir_okay=False, path_type=str))
+@click.option("-o", "--output", required=True, help="The model file to write (.json).")
+@click.option(
+    "--kinds",
+    default=",".join(DEFAULT_KINDS),
+    show_default=True,
+    help=f"Variant kinds to learn from besides the originals ({', '.join(KINDS)}).",
+)
+@click.option(
+    "--reference",
+    type=click.Path(dir_okay=False),
+    help="The run's .run.json, for a CSV table (a Parquet table carries it).",
+)
+@one_line_errors
+def train(table: str, output: str, kinds: str, reference: str | None) -> None:
+    """Learn a quality model from a training table."""
+    if not output.endswith(".json"):
+        raise click.UsageError(f"the model file must end in .json, got {output!r}")
+    frame = read_training_table(table)
+    stored = load_reference(reference or table)
+    chosen = tuple(k.strip() for k in kinds.split(",") if k.strip())
+    model = train_model(frame, stored, chosen, table_sha256=file_sha256(table))
+    model.write(output)
+    cv = model.cv
+    click.echo(
+        f"{cv['files']} files, {cv['rows']} rows ({', '.join(model.kinds)} and the "
+        f"originals), held out by file in {cv['folds']} folds, C={cv['C']:g}"
+    )
+    best = cv["best_single_index"]
+    header = ("", "pairwise acc.", "AUC", "Spearman")
+    rows = [
+        ("model", *(_shown(cv["model"][k]) for k in ("pairwise_accuracy", "auc", "spearman"))),
+        (
+            f"best index ({best['name']})",
+            *(_shown(best[k]) for k in ("pairwise_accuracy", "auc", "spearman")),
+        ),
+    ]
+    print_table(header, rows)
+    click.echo(f"wrote {output}", err=True)
+
+
+@click.command("score")
+@click.argument("csv", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=str))
+@click.option("--model", "model_path", required=True, help="A model file from `metricate train`.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+@one_line_errors
+def score_command(csv: tuple[str, ...], model_path: str, fmt: str) -> None:
+    """Score clusterings with a quality model."""
+    model = read_model(model_path)
+    results = [score(path, model) for path in csv]
+    for result in results:
+        for warning in result.warnings:
+            click.echo(f"Warning: {warning}", err=True)
+    if fmt == "json":
+        click.echo(json.dumps([r.to_dict() for r in results], indent=2))
+    elif fmt == "csv":
+        click.echo("file,score,moved_by")
+        for r in results:
+            moved = ";".join(f"{k}:{v:+.4f}" for k, v in list(r.contributions.items())[:3])
+            click.echo(f"{r.file},{r.score:.6f},{moved}")
+    else:
+        rows = [
+            (
+                r.file,
+                f"{r.score:.4f}",
+                ", ".join(f"{k} {v:+.2f}" for k, v in list(r.contributions.items())[:3]),
+            )
+            for r in results
+        ]
+        print_table(("file", "score", "moved most by"), rows)
+
+
+def _shown(value: float) -> str:
+    return "-" if value != value else f"{value:.3f}"
