@@ -3,6 +3,7 @@
 The public API only; the modules below hold the work.
 """
 
+from metricate.analysis import index_report, score, train_model
 from metricate.degradations import DegradationResult, degrade
 from metricate.errors import (
     ColumnNotFoundError,
@@ -42,6 +43,9 @@ __all__ = [
     "evaluate",
     "generate_training_data",
     "generate_training_data_batch",
+    "index_report",
     "load_clustering",
     "normalize_metrics",
+    "score",
+    "train_model",
 ]

@@ -63,7 +63,7 @@ def test_a_model_file_scores_the_same_after_a_round_trip(corpus, tmp_path):
     again = read_model(tmp_path / "m.json")
     assert again.coefficients == model.coefficients and again.intercept == model.intercept
     path = corpus / "set0_clustering.csv"
-    first, second = score(path, model), score(path, tmp_path / "m.json")
+    first, second = score(path, model), metricate.score(path, tmp_path / "m.json")
     assert first.score == second.score
     # The score is the logistic of intercept + coefficients . _norm values, checked
     # against evaluate's own normalized values.
