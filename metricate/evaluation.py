@@ -66,14 +66,17 @@ def evaluate(
         result = points.evaluate(
             clustering.point_labels, exclude=exclude, force_all=force_all, reference=true_labels
         )
+    sampled = {
+        "metrics_sampled": result.sampled,
+        "pair_sample_size": result.metadata.get("pair_sample_size"),
+    }
     result.metadata = {
         **clustering.metadata(),
         "exclude": list(exclude),
         "force_all": force_all,
         "large_n": large_n,
         "memory_budget": budget,
-        **({"metrics_sampled": result.sampled} if result.sampled else {}),
-        **{k: v for k, v in result.metadata.items() if k == "pair_sample_size"},
+        **(sampled if result.sampled else {}),
         "seconds": round(time.perf_counter() - started, 3),
     }
     result.warnings = clustering.warnings + [

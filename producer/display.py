@@ -81,3 +81,8 @@ def print_table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> Non
     for row in rows:
         table.add_row(*row)
     _console().print(table)
+
+
+def figure(value: float) -> str:
+    """A figure in [0, 1] (or a correlation) to three decimals; "-" when undefined."""
+    return "-" if math.isnan(value) else f"{value:.3f}"

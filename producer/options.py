@@ -154,3 +154,15 @@ broker_option = click.option(
 reading_options = compose(label_col_option, embedding_cols_option)
 scoring_options = compose(exclude_option, force_all_option, large_n_option, memory_budget_option)
 variant_options = compose(types_option, levels_option, seed_option)
+
+
+def format_option(*choices: str) -> Callable[[F], F]:
+    """``--format`` (into ``fmt``), one of ``choices``, the first the default."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(choices)),
+        default=choices[0],
+        show_default=True,
+        help="Output format.",
+    )

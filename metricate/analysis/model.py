@@ -23,6 +23,7 @@ import pandas as pd
 
 from metricate.analysis.report import couple_figures
 from metricate.errors import InvalidOptionError
+from metricate.io import atomic_write
 from metricate.training.reference import load_reference
 from metricate.training.schema import METRIC_COLUMNS
 from metricate.version import __version__
@@ -86,8 +87,6 @@ class QualityModel:
         )
 
     def write(self, path: str | Path) -> None:
-        from metricate.io import atomic_write
-
         text = self.to_json()
         atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 

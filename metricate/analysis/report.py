@@ -106,8 +106,7 @@ def index_report(table: pd.DataFrame) -> IndexReport:
     raw = table[list(METRIC_COLUMNS)].to_numpy(dtype=float)
     against, degraded, n_files = _couples(table)
     score = _couple_scores(norm[against], norm[degraded])  # couples x indices, NaN if absent
-    figures = couple_figures(norm, table)
-    indices = pd.DataFrame(figures, index=list(METRIC_COLUMNS))
+    indices = pd.DataFrame(_figures(norm, table, score), index=list(METRIC_COLUMNS))
     indices["nan_share"] = np.isnan(raw).mean(axis=0)
     indices["saturation"] = [_saturation(raw[:, j]) for j in range(raw.shape[1])]
     indices = indices.sort_values("pairwise_accuracy", ascending=False, kind="stable")
@@ -135,7 +134,11 @@ def couple_figures(scores: np.ndarray, table: pd.DataFrame) -> dict[str, np.ndar
     pairwise accuracy, ROC-AUC for ``quality`` and mean within-file Spearman with
     ``quality_score`` (see the module's docstring)."""
     against, degraded, _ = _couples(table)
-    score = _couple_scores(scores[against], scores[degraded])
+    return _figures(scores, table, _couple_scores(scores[against], scores[degraded]))
+
+
+def _figures(scores: np.ndarray, table: pd.DataFrame, score: np.ndarray) -> dict[str, np.ndarray]:
+    """``couple_figures``, given the couples' scores."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a column without any value
         accuracy = np.nanmean(score, axis=0) if score.size else np.full(scores.shape[1], np.nan)
@@ -182,11 +185,11 @@ def _within_file_spearman(norm: np.ndarray, quality: np.ndarray, files: np.ndarr
     the rows where the index has a value (NaN for a file where either is constant)."""
     frame = pd.DataFrame(norm)
     per_file = [
-        group.corrwith(pd.Series(quality[rows]), method="spearman", drop=True).to_numpy()
-        for group, rows in (
-            (frame.iloc[rows].reset_index(drop=True), rows)
-            for rows in pd.Series(np.arange(files.size)).groupby(files).indices.values()
-        )
+        frame.iloc[rows]
+        .reset_index(drop=True)
+        .corrwith(pd.Series(quality[rows]), method="spearman", drop=True)
+        .to_numpy()
+        for rows in pd.Series(files).groupby(files).indices.values()
     ]
     if not per_file:
         return np.full(norm.shape[1], np.nan)

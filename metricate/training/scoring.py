@@ -174,8 +174,9 @@ def score_versions(
         clock.lap("degrade_coordinates")  # the builder counted it in "degrade"
         del timing["degrade_coordinates"]
     moved = [v for v in variants if v.changes == "coordinates"]
-    extending = [v for v in moved if _extends(v, scorer.points)]
-    rest = [v for v in moved if not _extends(v, scorer.points)]
+    extends = [_extends(v, scorer.points) for v in moved]
+    extending = [v for v, e in zip(moved, extends, strict=True) if e]
+    rest = [v for v, e in zip(moved, extends, strict=True) if not e]
     for group in (extending, rest):
         if not group:
             scorer.points.release()  # nothing left extends the original's distances

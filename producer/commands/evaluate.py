@@ -6,19 +6,12 @@ import click
 
 from metricate.evaluation import evaluate as evaluate_file
 from producer.display import print_evaluation
-from producer.options import one_line_errors, reading_options, scoring_options
+from producer.options import format_option, one_line_errors, reading_options, scoring_options
 
 
 @click.command()
 @click.argument("csv", type=click.Path(dir_okay=False, path_type=str))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "csv"]),
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
+@format_option("table", "json", "csv")
 @scoring_options
 @reading_options
 @click.option("--reference-col", help="Column of true labels: adds the 4 external indices.")

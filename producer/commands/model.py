@@ -10,8 +10,8 @@ import click
 from metricate.analysis import read_model, read_training_table, score, train_model
 from metricate.analysis.model import DEFAULT_KINDS, KINDS, file_sha256
 from metricate.training.reference import load_reference
-from producer.display import print_table
-from producer.options import one_line_errors
+from producer.display import figure, print_table
+from producer.options import format_option, one_line_errors
 
 
 @click.command()
@@ -46,10 +46,10 @@ def train(table: str, output: str, kinds: str, reference: str | None) -> None:
     best = cv["best_single_index"]
     header = ("", "pairwise acc.", "AUC", "Spearman")
     rows = [
-        ("model", *(_shown(cv["model"][k]) for k in ("pairwise_accuracy", "auc", "spearman"))),
+        ("model", *(figure(cv["model"][k]) for k in ("pairwise_accuracy", "auc", "spearman"))),
         (
             f"best index ({best['name']})",
-            *(_shown(best[k]) for k in ("pairwise_accuracy", "auc", "spearman")),
+            *(figure(best[k]) for k in ("pairwise_accuracy", "auc", "spearman")),
         ),
     ]
     print_table(header, rows)
@@ -59,14 +59,7 @@ def train(table: str, output: str, kinds: str, reference: str | None) -> None:
 @click.command("score")
 @click.argument("csv", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=str))
 @click.option("--model", "model_path", required=True, help="A model file from `metricate train`.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "csv"]),
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
+@format_option("table", "json", "csv")
 @one_line_errors
 def score_command(csv: tuple[str, ...], model_path: str, fmt: str) -> None:
     """Score clusterings with a quality model."""
@@ -92,7 +85,3 @@ def score_command(csv: tuple[str, ...], model_path: str, fmt: str) -> None:
             for r in results
         ]
         print_table(("file", "score", "moved most by"), rows)
-
-
-def _shown(value: float) -> str:
-    return "-" if value != value else f"{value:.3f}"

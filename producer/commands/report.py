@@ -10,21 +10,14 @@ import click
 
 from metricate.analysis import index_report, read_training_table, report_html
 from metricate.io import atomic_write
-from producer.display import print_table
-from producer.options import one_line_errors
+from producer.display import figure, print_table
+from producer.options import format_option, one_line_errors
 
 
 @click.command()
 @click.argument("table", type=click.Path(dir_okay=False, path_type=str))
 @click.option("-o", "--output", help="Also write the report as one HTML page (.html).")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="Terminal output format.",
-)
+@format_option("table", "json")
 @one_line_errors
 def report(table: str, output: str | None, fmt: str) -> None:
     """Report which indices tell originals from their degraded versions."""
@@ -45,12 +38,8 @@ def report(table: str, output: str | None, fmt: str) -> None:
         )
         header = ("index", "pairwise acc.", "AUC", "Spearman", "NaN share", "saturation")
         rows = [
-            (str(name), *(_shown(v) for v in values)) for name, values in result.indices.iterrows()
+            (str(name), *(figure(v) for v in values)) for name, values in result.indices.iterrows()
         ]
         print_table(header, rows)
         for group in result.redundant:
             click.echo(f"redundant (|Spearman| > 0.95): {', '.join(group)}")
-
-
-def _shown(value: float) -> str:
-    return "-" if value != value else f"{value:.3f}"
