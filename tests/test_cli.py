@@ -63,14 +63,16 @@ def test_a_bad_memory_budget_is_a_one_line_usage_error(tmp_path):
     assert not (tmp_path / "t.parquet").exists()
 
 
-def test_a_local_generate_never_loads_celery_or_redis(tmp_path):
+def test_a_local_generate_never_loads_celery_redis_or_the_analysis_libraries(tmp_path):
+    # The service's modules and the analysis' (scipy.stats, scikit-learn) cost start-up.
     probe = (
         "import sys\n"
         "from producer.cli import main\n"
         f"sys.argv = ['metricate', 'generate', 'examples/digits_clustering.csv', '-o', "
         f"{str(tmp_path / 't.parquet')!r}, '--types', 'label_swap_random', '--levels', '5pct']\n"
         "code = None\ntry:\n    main()\nexcept SystemExit as stop:\n    code = stop.code\n"
-        "service = sorted(m for m in ('celery', 'kombu', 'redis') if m in sys.modules)\n"
+        "heavy = ('celery', 'kombu', 'redis', 'scipy.stats', 'sklearn')\n"
+        "service = sorted(m for m in heavy if m in sys.modules)\n"
         "print('exit:', code, 'loaded:', service, file=sys.stderr)\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "METRICATE_BROKER_URL"}

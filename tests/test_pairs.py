@@ -359,3 +359,55 @@ def test_a_tight_budget_streams_the_distances_and_gives_the_same_values():
     tight = PointSet(X, memory_budget=parse_size("300MB"))
     same_values(tight.evaluate(y), PointSet(X).evaluate(y))
     assert not tight.has_distances
+
+
+def _counts_by_search(values: np.ndarray, within: np.ndarray) -> tuple[int, int]:
+    """(keys below each within key, summed; keys equal to each, less the within keys
+    equal to it, summed), by searching every within key in all the keys sorted."""
+    ordered = np.sort(values)
+    left = np.searchsorted(ordered, within, "left")
+    right = np.searchsorted(ordered, within, "right")
+    _, runs = np.unique(within, return_counts=True)
+    return int(left.sum()), int((right - left).sum() - (runs * runs).sum())
+
+
+@pytest.mark.parametrize("cold_every", [4, 1])  # the probe misled; the probe right
+@pytest.mark.parametrize("threads", [1, 2])
+def test_bucketed_counts_stay_exact_when_the_probe_misjudges_the_hot_share(
+    monkeypatch, cold_every, threads
+):
+    import metricate.metrics.counting as counting
+
+    sorted_all = []
+    original = counting.SortedRunsCounter.count
+
+    def recorded(self, within):
+        sorted_all.append(True)
+        return original(self, within)
+
+    monkeypatch.setattr(counting.SortedRunsCounter, "count", recorded)
+    monkeypatch.setattr(
+        counting,
+        "_chunks",
+        lambda size, step=4096: [slice(start, start + step) for start in range(0, size, step)],
+    )
+    rng = np.random.default_rng(5)
+    size = 4 * counting.HOT_PROBE
+    # Every fourth key (all the probe looks at) far from the within keys, the rest
+    # among them, rounded so that many keys tie.
+    values = np.round(rng.uniform(1.0, 2.0, size), 3)
+    cold = np.where(
+        rng.random(size) < 0.5, rng.uniform(0.0, 0.5, size), rng.uniform(1e3, 2e3, size)
+    )
+    values[::cold_every] = np.round(cold, 2)[::cold_every]  # below and above the within keys
+    within = (
+        np.sort(values[(values >= 1.0) & (values < 3.0)][:5000]) if cold_every > 1 else np.empty(0)
+    )
+    if cold_every == 1:  # all keys cold but a few within keys: the bucketed path
+        values[:2000] = np.round(rng.uniform(1.0, 2.0, 2000), 3)
+        within = np.sort(values[:2000])
+    expected = _counts_by_search(values, within)
+    with thread_budget(threads):
+        got = counting.BucketedPairCounter(values.copy()).count(within)
+    assert got == expected
+    assert bool(sorted_all) == (cold_every > 1)  # a misled probe still ends in a sort

@@ -27,8 +27,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.sparse.csgraph import connected_components
-from scipy.stats import rankdata
 
 from metricate.errors import InvalidCSVError
 from metricate.training.schema import METRIC_COLUMNS
@@ -176,6 +174,8 @@ def _auc(values: np.ndarray, positive: np.ndarray) -> float:
     n_pos, n_neg = int(positive.sum()), int((~positive).sum())
     if n_pos == 0 or n_neg == 0:
         return float("nan")
+    from scipy.stats import rankdata  # imported when used: scipy.stats is slow to load
+
     ranks = rankdata(values)
     return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
@@ -211,6 +211,8 @@ def _redundant_groups(norm: np.ndarray) -> list[list[str]]:
     of two or more indices, in registry order."""
     rho = pd.DataFrame(norm, columns=list(METRIC_COLUMNS)).corr(method="spearman").to_numpy()
     linked = np.abs(np.nan_to_num(rho)) > REDUNDANT
+    from scipy.sparse.csgraph import connected_components
+
     _, component = connected_components(linked, directed=False)
     groups = [
         [METRIC_COLUMNS[i] for i in np.flatnonzero(component == c)] for c in np.unique(component)

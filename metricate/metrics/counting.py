@@ -148,6 +148,8 @@ BUCKET_BITS = 20
 # Above this share of the pairs in buckets holding a within key, sorting them all is
 # about as fast, and takes no more memory.
 BUCKETED_SHARE = 0.125
+# Keys looked at (evenly strided) to tell early that the buckets are mostly hot.
+HOT_PROBE = 1 << 16
 
 
 class BucketedPairCounter:
@@ -165,8 +167,11 @@ class BucketedPairCounter:
     def count(self, within: np.ndarray) -> tuple[int, int]:
         """As ``StreamedPairCounter.count``, for sorted within keys."""
         values = self.values
-        lo = int(np.float64(values.min()).view(np.uint64))
-        hi = int(np.float64(values.max()).view(np.uint64))
+        chunks = _chunks(values.size)
+        threads = max(1, min(thread_count(), len(chunks)))
+        ends = parallel_map(lambda c: (values[c].min(), values[c].max()), chunks)
+        lo = int(np.float64(min(end[0] for end in ends)).view(np.uint64))
+        hi = int(np.float64(max(end[1] for end in ends)).view(np.uint64))
         # About four keys a bucket at most: more buckets would cost more than they save.
         bits = min(BUCKET_BITS, max(4, values.size.bit_length() - 2))
         shift = np.uint64(max(0, (hi - lo).bit_length() - bits))
@@ -174,37 +179,57 @@ class BucketedPairCounter:
         size = ((hi - lo) >> int(shift)) + 1
 
         def keys(chunk: np.ndarray) -> np.ndarray:
-            return ((chunk.view(np.uint64) - base) >> shift).astype(np.intp)
+            found = chunk.view(np.uint64) - base
+            found >>= shift
+            return found.view(np.int64)  # below 2**63 after the shift: no copy
 
         within_keys = keys(within)
         hot = np.zeros(size, dtype=bool)
         hot[within_keys] = True
-        chunks = _chunks(values.size)
-
-        def count_chunks(share: list[slice]) -> np.ndarray:  # one thread's chunks
-            counts = np.zeros(size, dtype=np.int64)
-            for chunk in share:
-                counts += np.bincount(keys(values[chunk]), minlength=size)
-            return counts
-
-        threads = max(1, min(thread_count(), len(chunks)))
-        counts = sum(parallel_map(count_chunks, [chunks[t::threads] for t in range(threads)]))
-        assert isinstance(counts, np.ndarray)
-        if int(counts[hot].sum()) > BUCKETED_SHARE * values.size:
+        # A strided look first: when most keys share a bucket with a within key (added
+        # noise points, say), sorting them all is cheaper than counting them twice.
+        step = max(1, values.size // HOT_PROBE)
+        if hot[keys(values[::step])].mean() > BUCKETED_SHARE:
             return SortedRunsCounter(sort_in_runs(values)).count(within)
-        selected = np.concatenate(parallel_map(lambda c: values[c][hot[keys(values[c])]], chunks))
+        limit = int(BUCKETED_SHARE * values.size) // threads
+
+        def count_chunks(share: list[slice]) -> tuple[np.ndarray, list[np.ndarray] | None]:
+            """One thread's chunks: the keys a bucket, and the keys in hot buckets
+            (None once they pass the thread's share of the limit)."""
+            counts = np.zeros(size, dtype=np.int64)
+            picked: list[np.ndarray] | None = []
+            held = 0
+            for chunk in share:
+                found = keys(values[chunk])
+                counts += np.bincount(found, minlength=size)
+                if picked is not None:
+                    picked.append(values[chunk][hot[found]])
+                    held += picked[-1].size
+                    if held > limit:
+                        picked = None
+            return counts, picked
+
+        parts = parallel_map(count_chunks, [chunks[t::threads] for t in range(threads)])
+        counts = sum(part[0] for part in parts)
+        assert isinstance(counts, np.ndarray)
+        pieces = [part[1] for part in parts]
+        if any(piece is None for piece in pieces):
+            del parts, pieces
+            return SortedRunsCounter(sort_in_runs(values)).count(within)
+        selected = np.concatenate([piece for part in pieces if part for piece in part])
+        del parts, pieces
         selected.sort()
         below_buckets = np.concatenate(([0], np.cumsum(counts)))[within_keys]
-        bucket_start = np.searchsorted(keys(selected), within_keys, "left")
-        left = np.searchsorted(selected, within, "left")
-        right = np.searchsorted(selected, within, "right")
-        below = int(np.sum(below_buckets + (left - bucket_start), dtype=np.int64))
-        equal = int(np.sum(right - left, dtype=np.int64))
+        # Where each within key's bucket starts among the selected (hot buckets') keys.
+        bucket_start = np.concatenate(([0], np.cumsum(counts * hot)))[within_keys]
+        left = _search_sum(selected, within, "left")
+        equal = _search_sum(selected, within, "right") - left
+        below = int(below_buckets.sum(dtype=np.int64) - bucket_start.sum(dtype=np.int64)) + left
         _, runs = unique_sorted(within)
         return below, equal - int(np.sum(runs * runs, dtype=np.int64))
 
 
-def _chunks(size: int, step: int = 1 << 22) -> list[slice]:
+def _chunks(size: int, step: int = 1 << 20) -> list[slice]:
     return [slice(start, start + step) for start in range(0, size, step)]
 
 
