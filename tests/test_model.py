@@ -128,3 +128,81 @@ def test_train_and_score_commands(corpus, tmp_path):
     assert 0 <= entry["score"] <= 1 and len(entry["moved_by"]) == 5
     one = runner.invoke(cli, ["train", str(corpus / "training.parquet"), "-o", "m.pkl"])
     assert one.exit_code == 2 and "must end in .json" in one.output
+
+
+EXAMPLE = "examples/digits_clustering.csv"
+
+
+def test_the_bundled_model_scores_the_example_above_every_half_degraded_version(tmp_path):
+    from metricate.analysis.model import DEFAULT_MODEL, default_model
+
+    model = default_model()
+    assert model.kinds == ["labels", "structure", "subset", "coordinates"]
+    assert model.cv["files"] >= 30 and set(model.cv["by_kind"]) == set(model.kinds)
+    done = CliRunner().invoke(cli, ["degrade", EXAMPLE, str(tmp_path), "--levels", "50pct"])
+    assert done.exit_code == 0, done.output
+    versions = sorted(tmp_path.glob("*_50pct.csv"))
+    assert len(versions) == 18
+    original = metricate.score(EXAMPLE)  # no model: the bundled one
+    assert original.score == score(EXAMPLE, DEFAULT_MODEL).score
+    below = {v.name: score(v, model).score for v in versions}
+    assert all(value < original.score for value in below.values()), (original.score, below)
+
+
+def test_score_without_a_model_uses_the_bundled_one():
+    done = CliRunner().invoke(cli, ["score", EXAMPLE, "--format", "csv"])
+    assert done.exit_code == 0, done.output
+    line = next(row for row in done.output.splitlines() if row.startswith(EXAMPLE))
+    assert float(line.split(",")[1]) == pytest.approx(metricate.score(EXAMPLE).score, abs=1e-6)
+
+
+def test_training_figures_cover_every_kind_and_the_model_keeps_its_order(corpus):
+    table = read_training_table(corpus / "training.parquet")
+    model = train_model(table, load_reference(corpus / "training.parquet"))
+    assert set(model.cv["by_kind"]) == {"labels", "structure", "coordinates"}
+    for part in model.cv["by_kind"].values():
+        assert 0 <= part["model"]["pairwise_accuracy"] <= 1
+        assert part["best_single_index"]["name"] in METRIC_COLUMNS
+
+
+def test_the_model_learns_within_files_only_and_calibrates_without_reordering():
+    # Eight files: an original and six degraded versions each. Silhouette is higher in
+    # every original than in its versions; Calinski-Harabasz is one value per file, high
+    # where the files' Silhouette is low (across files it tells nothing of quality, and
+    # a model that compared rows across files could lean on it); the rest is faint noise.
+    rng = np.random.default_rng(0)
+    rows = []
+    for f in range(8):
+        offset = rng.uniform(0, 0.6)
+        for v in range(7):
+            norm = {f"{m}_norm": rng.uniform(0.45, 0.55) for m in METRIC_COLUMNS}
+            norm["Silhouette_norm"] = offset + (0.3 if v == 0 else rng.uniform(0, 0.25))
+            norm["Calinski-Harabasz_norm"] = 1 - offset
+            rows.append(
+                {
+                    "clustering_name": f"f{f}",
+                    "quality": int(v == 0),
+                    "quality_score": 1.0 if v == 0 else 0.5,
+                    "degradation_type": "original" if v == 0 else "label_swap_random",
+                    "variant_kind": "original" if v == 0 else "labels",
+                    **{m: norm[f"{m}_norm"] for m in METRIC_COLUMNS},
+                    **norm,
+                }
+            )
+    table = pd.DataFrame(rows)
+    reference = {
+        "format": 1,
+        "metrics": {m: {"n": 0, "values": [], "ranks": []} for m in METRIC_COLUMNS},
+    }
+    model = train_model(table, reference, kinds=("labels",), folds=4)
+    weights = dict(zip(model.features, model.coefficients, strict=True))
+    assert weights["Calinski-Harabasz"] == 0.0  # never differs within a file
+    assert max(weights, key=weights.get) == "Silhouette"
+    assert model.cv["model"]["pairwise_accuracy"] == 1.0
+    # The calibration only scales and shifts the learnt sum: the scores of the rows rank
+    # as the held-out figures say, every original above its versions.
+    X = table[[f"{m}_norm" for m in METRIC_COLUMNS]].to_numpy(float)
+    logits = X @ np.array(model.coefficients) + model.intercept
+    for f in range(8):
+        own = logits[table["clustering_name"].to_numpy() == f"f{f}"]
+        assert own[0] > own[1:].max()

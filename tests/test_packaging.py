@@ -4,6 +4,7 @@ Flower and a distributed run of the bundled example on the real Redis."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -23,6 +24,7 @@ from service_fixtures import (
     wait_for,
 )
 
+import metricate
 from metricate.options import GenerationOptions
 from metricate.training import run_local
 
@@ -98,6 +100,18 @@ def test_a_plain_install_runs_worker_flower_and_a_distributed_run(installed, tmp
         )
         assert run.returncode == 0, run.stdout + run.stderr + (tmp_path / "w.log").read_text()
         assert "1 of 1 file processed" in run.stdout
+        # The bundled model is installed with the package: score works out of the box.
+        scored = subprocess.run(
+            [str(installed / "metricate"), "score", str(EXAMPLE), "--format", "json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+        )
+        assert scored.returncode == 0, scored.stdout + scored.stderr
+        (entry,) = json.loads(scored.stdout)
+        assert entry["score"] == metricate.score(EXAMPLE).score
         local = run_local([EXAMPLE], GenerationOptions.parse(), jobs=1)
         local.write(tmp_path / "local.parquet")
         pd.testing.assert_frame_equal(

@@ -2,7 +2,9 @@
 clusterings with it (``metricate score``).
 
 The model is a regularized logistic regression (scikit-learn) on the ``_norm``
-columns that tells originals (``quality`` 1) from their degraded versions. Nothing that
+columns that ranks each original (``quality`` 1) above its degraded versions: it
+learns from the differences within each file, then a one-dimensional logistic
+regression maps its sum to a score in [0, 1]. Nothing that
 encodes a version's size relative to its original is a feature, and ``subset``
 versions (fewer points than their original, where indices that grow with n give the
 answer away) are left out by default. Its figures are held out by file: grouped
@@ -33,7 +35,9 @@ KINDS = ("labels", "structure", "subset", "coordinates")
 DEFAULT_KINDS = ("labels", "structure", "coordinates")
 # A missing _norm value (an index undefined on the clustering) counts as the median.
 FILL = 0.5
-_C_GRID = (0.01, 0.1, 1.0, 10.0)
+# The bundled model, trained by examples/default_model.py on examples/corpus.py's files.
+DEFAULT_MODEL = Path(__file__).with_name("default_model.json")
+_C_GRID = (0.01, 0.1, 1.0, 10.0, 100.0)
 
 
 @dataclass
@@ -70,7 +74,8 @@ class QualityModel:
         return dict(sorted(pushes.items(), key=lambda item: -abs(item[1])))
 
     def to_json(self) -> str:
-        return json.dumps(
+        """The model file: readable, but for the reference (its knots on one line)."""
+        head = json.dumps(
             {
                 "format": MODEL_FORMAT,
                 "version": self.version,
@@ -81,14 +86,20 @@ class QualityModel:
                 "intercept": self.intercept,
                 "fill": FILL,
                 "cv": self.cv,
-                "reference": self.reference,
             },
             indent=1,
         )
+        reference = json.dumps(self.reference, separators=(",", ":"))
+        return f'{head[:-2]},\n "reference": {reference}\n}}\n'
 
     def write(self, path: str | Path) -> None:
         text = self.to_json()
         atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def default_model() -> QualityModel:
+    """The model bundled with metricate (``examples/default_model.py`` trains it)."""
+    return read_model(DEFAULT_MODEL)
 
 
 def _filled(value: float | None) -> float:
@@ -140,8 +151,14 @@ def train_model(
     folds: int = 5,
 ) -> QualityModel:
     """Fit the model on the originals and the versions of ``kinds``; its figures (and
-    the best single index's) are held out by file."""
-    from sklearn.linear_model import LogisticRegression
+    the best single index's, overall and on each kind alone) are held out by file.
+
+    The weights are learnt from couples: a logistic regression without intercept on the
+    differences original minus version (and the reverse), within each file, so that
+    what it learns is to rank a file's versions, not to tell files apart. A second,
+    one-dimensional logistic regression then turns the weighted sum into a score in
+    [0, 1] (an original against a degraded version, classes balanced); it keeps the
+    order, so the figures are those of the weighted sum."""
     from sklearn.model_selection import GroupKFold
 
     unknown = [k for k in kinds if k not in KINDS]
@@ -156,46 +173,103 @@ def train_model(
         )
     X = np.nan_to_num(rows[[f"{m}_norm" for m in METRIC_COLUMNS]].to_numpy(float), nan=FILL)
     y = (rows["quality"].to_numpy() == 1).astype(int)
+    against, degraded = _versus(rows)
+    if degraded.size == 0:
+        raise InvalidOptionError("training needs degraded versions beside their originals")
     splits = list(GroupKFold(n_splits=min(folds, n_files)).split(X, y, files))
-
-    def fitted(c: float, train: np.ndarray) -> Any:
-        model = LogisticRegression(C=c, class_weight="balanced", max_iter=5000)
-        return model.fit(X[train], y[train])
 
     def held_out(c: float) -> np.ndarray:
         predicted = np.empty(len(rows))
         for train, test in splits:
-            predicted[test] = fitted(c, train).decision_function(X[test])
+            predicted[test] = X[test] @ _couple_weights(X, against, degraded, train, c)
         return predicted
 
     # The regularization with the best held-out pairwise accuracy (then the smallest C).
     trials = {c: held_out(c) for c in _C_GRID}
     accuracy = {c: couple_figures(trials[c][:, None], rows)["pairwise_accuracy"][0] for c in trials}
     best_c = max(_C_GRID, key=lambda c: (accuracy[c], -c))
-    model_figures = couple_figures(trials[best_c][:, None], rows)
-    single = couple_figures(X, rows)
-    best = int(np.nanargmax(single["pairwise_accuracy"]))
-    final = fitted(best_c, np.arange(len(rows)))
+    weights = _couple_weights(X, against, degraded, np.arange(len(rows)), best_c)
+    slope, intercept = _calibration(X @ weights, y)
     cv = {
         "folds": len(splits),
         "files": n_files,
         "rows": len(rows),
         "C": best_c,
-        "model": {k: float(v[0]) for k, v in model_figures.items()},
-        "best_single_index": {
-            "name": METRIC_COLUMNS[best],
-            **{k: float(v[best]) for k, v in single.items()},
-        },
+        **_held_out_figures(trials[best_c], X, rows, ("all", *kinds)),
     }
     return QualityModel(
         features=list(METRIC_COLUMNS),
-        coefficients=[float(c) for c in final.coef_[0]],
-        intercept=float(final.intercept_[0]),
+        coefficients=[float(slope * w) for w in weights],
+        intercept=float(intercept),
         reference=reference,
         kinds=list(kinds),
         cv=cv,
         table_sha256=table_sha256,
     )
+
+
+def _versus(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions of each degraded row's original and of the degraded rows."""
+    files = rows["clustering_name"].astype(str).to_numpy()
+    is_original = rows["quality"].to_numpy() == 1
+    originals = pd.Series(np.flatnonzero(is_original), index=files[is_original])
+    originals = originals[~originals.index.duplicated()]
+    degraded = np.flatnonzero(~is_original & np.isin(files, originals.index))
+    return originals.loc[list(files[degraded])].to_numpy(), degraded
+
+
+def _couple_weights(
+    X: np.ndarray, against: np.ndarray, degraded: np.ndarray, train: np.ndarray, c: float
+) -> np.ndarray:
+    """Weights from the couples (original, version) whose version is in ``train``."""
+    from sklearn.linear_model import LogisticRegression
+
+    chosen = np.isin(degraded, train)
+    difference = X[against[chosen]] - X[degraded[chosen]]
+    couples = np.vstack((difference, -difference))
+    above = np.repeat([1, 0], difference.shape[0])
+    model = LogisticRegression(C=c, fit_intercept=False, max_iter=10_000)
+    return np.asarray(model.fit(couples, above).coef_[0], dtype=float)
+
+
+def _calibration(summed: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Slope and intercept that turn the weighted sum into P(original), classes
+    balanced; the slope is kept positive so the order stays the weights'."""
+    from sklearn.linear_model import LogisticRegression
+
+    fit = LogisticRegression(C=1e6, class_weight="balanced", max_iter=10_000)
+    fit.fit(summed[:, None], y)
+    slope = max(float(fit.coef_[0, 0]), 1e-9)
+    return slope, float(fit.intercept_[0])
+
+
+def _held_out_figures(
+    predicted: np.ndarray, X: np.ndarray, rows: pd.DataFrame, kinds: tuple[str, ...]
+) -> dict[str, Any]:
+    """The model's held-out figures and the best single index's, on all the rows
+    ("all") and on the originals with each kind's versions alone. The best single index
+    of a kind is the best of all indices on that kind: the strictest comparison."""
+    figures: dict[str, Any] = {}
+    for kind in kinds:
+        chosen = (rows["quality"] == 1) | (rows["variant_kind"] == kind) if kind != "all" else None
+        part = rows if chosen is None else rows[chosen.to_numpy()].reset_index(drop=True)
+        mask = slice(None) if chosen is None else chosen.to_numpy()
+        model = couple_figures(predicted[mask][:, None], part)
+        single = couple_figures(X[mask], part)
+        accuracy = np.nan_to_num(single["pairwise_accuracy"], nan=-1.0)
+        best = int(np.argmax(accuracy))
+        entry = {
+            "model": {k: float(v[0]) for k, v in model.items()},
+            "best_single_index": {
+                "name": METRIC_COLUMNS[best],
+                **{k: float(v[best]) for k, v in single.items()},
+            },
+        }
+        if kind == "all":
+            figures.update(entry)
+        else:
+            figures.setdefault("by_kind", {})[kind] = entry
+    return figures
 
 
 def file_sha256(path: str | Path) -> str:
@@ -220,12 +294,17 @@ class Scored:
         return {"file": self.file, "score": self.score, "moved_by": moved}
 
 
-def score(path: str | Path, model: QualityModel | str | Path, **evaluate_options: Any) -> Scored:
+def score(
+    path: str | Path, model: QualityModel | str | Path | None = None, **evaluate_options: Any
+) -> Scored:
     """Evaluate the clustering at ``path``, normalize it against the model's reference
-    and score it (``evaluate_options`` go to ``metricate.evaluate``)."""
+    and score it (``model``: a model or its file, default the bundled model;
+    ``evaluate_options`` go to ``metricate.evaluate``)."""
     from metricate.evaluation import evaluate
 
-    if not isinstance(model, QualityModel):
+    if model is None:
+        model = default_model()
+    elif not isinstance(model, QualityModel):
         model = read_model(model)
     result = evaluate(path, reference=model.reference, **evaluate_options)
     normalized = {k: float(v) for k, v in result.normalized.items()}

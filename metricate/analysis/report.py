@@ -184,18 +184,24 @@ def _within_file_spearman(norm: np.ndarray, quality: np.ndarray, files: np.ndarr
     """Per index, the mean over files of Spearman(index, quality_score) in the file, on
     the rows where the index has a value (NaN for a file where either is constant)."""
     frame = pd.DataFrame(norm)
-    per_file = [
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a constant index within a file
+        per_file = _per_file_spearman(frame, quality, files)
+    if not per_file:
+        return np.full(norm.shape[1], np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # constant columns, empty means
+        return np.nanmean(np.array(per_file, dtype=float), axis=0)
+
+
+def _per_file_spearman(frame: pd.DataFrame, quality: np.ndarray, files: np.ndarray) -> list:
+    return [
         frame.iloc[rows]
         .reset_index(drop=True)
         .corrwith(pd.Series(quality[rows]), method="spearman", drop=True)
         .to_numpy()
         for rows in pd.Series(files).groupby(files).indices.values()
     ]
-    if not per_file:
-        return np.full(norm.shape[1], np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # constant columns, empty means
-        return np.nanmean(np.array(per_file, dtype=float), axis=0)
 
 
 def _saturation(values: np.ndarray) -> float:

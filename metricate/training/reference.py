@@ -27,8 +27,11 @@ REFERENCE_FORMAT = 1
 MAX_KNOTS = 2001
 
 
-def build_reference(table: pd.DataFrame, metric_cols: Iterable[str]) -> dict[str, Any]:
-    """The reference of ``table``'s raw metric columns (JSON values)."""
+def build_reference(
+    table: pd.DataFrame, metric_cols: Iterable[str], max_knots: int = MAX_KNOTS
+) -> dict[str, Any]:
+    """The reference of ``table``'s raw metric columns (JSON values), with at most
+    about twice ``max_knots`` knots an index."""
     metrics: dict[str, Any] = {}
     for name in metric_cols:
         values = pd.to_numeric(table[name], errors="coerce").to_numpy(dtype=np.float64)
@@ -41,11 +44,11 @@ def build_reference(table: pd.DataFrame, metric_cols: Iterable[str]) -> dict[str
         counts = np.diff(np.append(first, m))
         # Average rank of each distinct value, scaled as in normalize_metrics.
         ranks = (first + (counts - 1) / 2.0) / (m - 1) if m > 1 else np.array([0.5])
-        if distinct.size > MAX_KNOTS:
+        if distinct.size > max_knots:
             # Knots evenly spaced in rank, each with its left neighbour, so that a jump
             # in rank (a value many rows share) is bracketed by two exact knots; and
             # always the first and the last value.
-            steps = np.searchsorted(ranks, np.linspace(0.0, 1.0, MAX_KNOTS))
+            steps = np.searchsorted(ranks, np.linspace(0.0, 1.0, max_knots))
             both = np.concatenate(([0], steps - 1, steps, [ranks.size - 1]))
             keep = np.unique(np.clip(both, 0, ranks.size - 1))
             distinct, ranks = distinct[keep], ranks[keep]

@@ -8,7 +8,7 @@ import json
 import click
 
 from metricate.analysis import read_model, read_training_table, score, train_model
-from metricate.analysis.model import DEFAULT_KINDS, KINDS, file_sha256
+from metricate.analysis.model import DEFAULT_KINDS, KINDS, default_model, file_sha256
 from metricate.training.reference import load_reference
 from producer.display import figure, print_table
 from producer.options import format_option, one_line_errors
@@ -43,27 +43,32 @@ def train(table: str, output: str, kinds: str, reference: str | None) -> None:
         f"{cv['files']} files, {cv['rows']} rows ({', '.join(model.kinds)} and the "
         f"originals), held out by file in {cv['folds']} folds, C={cv['C']:g}"
     )
-    best = cv["best_single_index"]
-    header = ("", "pairwise acc.", "AUC", "Spearman")
-    rows = [
-        ("model", *(figure(cv["model"][k]) for k in ("pairwise_accuracy", "auc", "spearman"))),
-        (
-            f"best index ({best['name']})",
-            *(figure(best[k]) for k in ("pairwise_accuracy", "auc", "spearman")),
-        ),
-    ]
+    header = ("variants", "", "pairwise acc.", "AUC", "Spearman")
+    rows = []
+    parts = [("all", cv), *((kind, cv.get("by_kind", {}).get(kind)) for kind in model.kinds)]
+    for kind, part in parts:
+        if not part:
+            continue
+        best = part["best_single_index"]
+        for who, figures in (("model", part["model"]), (f"best index ({best['name']})", best)):
+            measured = (figure(figures[k]) for k in ("pairwise_accuracy", "auc", "spearman"))
+            rows.append((kind if who == "model" else "", who, *measured))
     print_table(header, rows)
     click.echo(f"wrote {output}", err=True)
 
 
 @click.command("score")
 @click.argument("csv", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=str))
-@click.option("--model", "model_path", required=True, help="A model file from `metricate train`.")
+@click.option(
+    "--model",
+    "model_path",
+    help="A model file from `metricate train` (default: the model bundled with metricate).",
+)
 @format_option("table", "json", "csv")
 @one_line_errors
-def score_command(csv: tuple[str, ...], model_path: str, fmt: str) -> None:
+def score_command(csv: tuple[str, ...], model_path: str | None, fmt: str) -> None:
     """Score clusterings with a quality model."""
-    model = read_model(model_path)
+    model = read_model(model_path) if model_path else default_model()
     results = [score(path, model) for path in csv]
     for result in results:
         for warning in result.warnings:
