@@ -6,6 +6,7 @@ without registry access. Without an engine these tests skip, and fail under CI=t
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -19,6 +20,8 @@ import pandas as pd
 import pytest
 from service_fixtures import flower_status, write_blobs
 
+import metricate
+from metricate.analysis.model import DEFAULT_MODEL
 from metricate.options import GenerationOptions
 from metricate.training import run_local
 
@@ -144,6 +147,15 @@ def test_the_stack_builds_runs_and_matches_local_mode(stack, tmp_path):
     local = run_local(sorted(data.glob("*.csv")), GenerationOptions.parse(), jobs=1)
     local.write(tmp_path / "local.parquet")
     pd.testing.assert_frame_equal(table, pd.read_parquet(tmp_path / "local.parquet"))
+    # A model file written on this machine scores the same in the image.
+    shutil.copy(DEFAULT_MODEL, data / "model.json")
+    scored = stack(
+        "run", "--rm", "producer", "score", f"/data/{EXAMPLE.name}",
+        "--model", "/data/model.json", "--format", "json",
+    )  # fmt: skip
+    assert scored.returncode == 0, scored.stdout + scored.stderr
+    (entry,) = json.loads(scored.stdout[scored.stdout.index("[") :])
+    assert entry["score"] == metricate.score(EXAMPLE, data / "model.json").score
     port = int(stack.env["FLOWER_PORT"])
     assert flower_status(port, None) == 401
     assert flower_status(port, "tester:wrong") == 401

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -95,3 +102,64 @@ def test_the_command_prints_the_table_and_writes_one_html_page(tmp_path):
     bad = runner.invoke(cli, ["report", str(tmp_path / "missing.parquet")])
     assert bad.exit_code == 2 and "no such training table" in bad.output
     assert list(METRIC_COLUMNS)[0] == "Silhouette"
+
+
+def _page(tmp_path) -> Path:
+    small_table().to_csv(tmp_path / "t.csv", index=False)
+    done = CliRunner().invoke(
+        cli, ["report", str(tmp_path / "t.csv"), "-o", str(tmp_path / "r.html")]
+    )
+    assert done.exit_code == 0, done.output
+    return tmp_path / "r.html"
+
+
+def test_the_page_embeds_its_figures_as_png_images(tmp_path):
+    import matplotlib.image
+
+    page = _page(tmp_path).read_text()
+    images = re.findall(r"src='data:image/png;base64,([A-Za-z0-9+/=]+)'", page)
+    assert len(images) == 2  # the bar chart and the heatmap
+    for encoded in images:
+        picture = matplotlib.image.imread(io.BytesIO(base64.b64decode(encoded)), format="png")
+        assert picture.shape[0] > 100 and picture.shape[1] > 100
+        assert picture[..., :3].std() > 0.05  # not a blank image
+
+
+def test_the_page_renders_in_headless_chromium_with_its_heatmap(tmp_path):
+    import matplotlib.image
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        message = "no chromium to render the report (apt-get install chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    page = _page(tmp_path)
+    shot = tmp_path / "shot.png"
+    done = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--window-size=1200,2000",
+            f"--screenshot={shot}",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={**os.environ, "HOME": str(tmp_path)},
+    )
+    assert done.returncode == 0 and shot.exists(), done.stderr[-2000:]
+    pixels = (matplotlib.image.imread(shot)[..., :3] * 255).astype(int)
+
+    # The heatmap's extremes: RdYlGn's dark green (accuracy 1) and dark red (accuracy
+    # 0) cells, drawn by the embedded image; the page itself has neither colour.
+    def share(rgb: tuple[int, int, int]) -> float:
+        return float((np.abs(pixels - np.array(rgb)).sum(axis=-1) < 40).mean())
+
+    assert share((0, 104, 55)) > 0.001, "no dark green heatmap cell in the screenshot"
+    assert share((165, 0, 38)) > 0.0005, "no dark red heatmap cell in the screenshot"

@@ -19,7 +19,9 @@ rows) are grouped.
 
 from __future__ import annotations
 
+import base64
 import html
+import io
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -227,8 +229,9 @@ def _redundant_groups(norm: np.ndarray) -> list[list[str]]:
 
 
 def report_html(report: IndexReport, title: str) -> str:
-    """One self-contained HTML page: the per-index table, the index x type and
-    index x kind accuracy heatmaps (cells coloured by value), the redundant groups."""
+    """One self-contained HTML page: a bar chart of each index's pairwise accuracy and
+    the index x (type, kind) heatmap as embedded PNG images, the per-index table, the
+    by-type and by-kind tables (cells coloured by value), the redundant groups."""
 
     def cell(value: float, heat: bool) -> str:
         if np.isnan(value):
@@ -254,6 +257,11 @@ def report_html(report: IndexReport, title: str) -> str:
         )
         return f"<table><tr><th>index</th>{head}</tr>{rows}</table>"
 
+    heatmap = _png_image(
+        _heatmap_png(pd.concat([report.by_type, report.by_kind], axis=1), report.by_type.shape[1]),
+        "pairwise accuracy, index x degradation type and variant kind",
+    )
+    bars = _png_image(_accuracy_png(report.indices), "pairwise accuracy of each index")
     groups = "".join(f"<li>{html.escape(', '.join(g))}</li>" for g in report.redundant)
     style = (
         "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;"
@@ -266,9 +274,76 @@ def report_html(report: IndexReport, title: str) -> str:
         f"<p>{_files(report.n_files)}, {report.n_rows} rows, {report.n_couples} "
         "(original, degraded version) couples. Pairwise accuracy: the share of couples "
         "where the original scores higher (ties 0.5); 0.5 is chance.</p>"
+        f"<h2>Pairwise accuracy by index</h2>{bars}"
+        f"<h2>Heatmap: index x degradation type and variant kind</h2>{heatmap}"
         f"<h2>Indices</h2>{table(report.indices, heat=False)}"
         f"<h2>Pairwise accuracy by degradation type</h2>{table(report.by_type, heat=True)}"
         f"<h2>Pairwise accuracy by variant kind</h2>{table(report.by_kind, heat=True)}"
         f"<h2>Redundant indices (|Spearman| &gt; {REDUNDANT})</h2><ul>{groups}</ul>"
         "</body></html>"
     )
+
+
+def _png_image(png: bytes, alt: str) -> str:
+    encoded = base64.b64encode(png).decode("ascii")
+    return f"<p><img alt='{html.escape(alt)}' src='data:image/png;base64,{encoded}'></p>"
+
+
+def _figure_png(figure: Any) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def _pyplot() -> Any:
+    """matplotlib's pyplot on the file-only backend (no screen needed), loaded when a
+    page is drawn: it is slow to import."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _heatmap_png(frame: pd.DataFrame, split: int) -> bytes:
+    """Indices down, columns across (a line before column ``split``), pairwise accuracy
+    from red (0) through yellow (0.5, chance) to green (1); each cell written, missing
+    cells grey."""
+    plt = _pyplot()
+    values = frame.to_numpy(dtype=float)
+    figure, axes = plt.subplots(
+        figsize=(1.0 + 0.55 * values.shape[1], 1.2 + 0.28 * values.shape[0])
+    )
+    colours = plt.get_cmap("RdYlGn").with_extremes(bad="#dddddd")
+    image = axes.imshow(np.ma.masked_invalid(values), cmap=colours, vmin=0, vmax=1, aspect="auto")
+    axes.set_xticks(
+        range(values.shape[1]), [str(c) for c in frame.columns], rotation=60, ha="right"
+    )
+    axes.set_yticks(range(values.shape[0]), [str(i) for i in frame.index])
+    for (row, column), value in np.ndenumerate(values):
+        if np.isfinite(value):
+            axes.text(column, row, f"{value:.2f}", ha="center", va="center", fontsize=6)
+    if 0 < split < values.shape[1]:
+        axes.axvline(split - 0.5, color="black", linewidth=2)
+    figure.colorbar(image, ax=axes, fraction=0.03, label="pairwise accuracy")
+    try:
+        return _figure_png(figure)
+    finally:
+        plt.close(figure)
+
+
+def _accuracy_png(indices: pd.DataFrame) -> bytes:
+    """Each index's pairwise accuracy as a horizontal bar, best on top, chance marked."""
+    plt = _pyplot()
+    ordered = indices["pairwise_accuracy"].sort_values()
+    figure, axes = plt.subplots(figsize=(7, 1.0 + 0.25 * len(ordered)))
+    axes.barh([str(i) for i in ordered.index], ordered.to_numpy(dtype=float), color="#4a7fb5")
+    axes.axvline(0.5, color="#aa3333", linestyle="--", linewidth=1, label="chance")
+    axes.set_xlim(0, 1)
+    axes.set_xlabel("pairwise accuracy (original above its degraded version)")
+    axes.legend(loc="lower right")
+    try:
+        return _figure_png(figure)
+    finally:
+        plt.close(figure)
