@@ -5,8 +5,8 @@ options, trains the model on it (held out by file) and prints its figures as the
 Markdown table the README quotes. Unlike `metricate train`'s default, it learns from
 every kind of version, subsets included: a user asks "is this clustering good?" of
 clusterings that may leave points out, and the features stay the indices alone.
-Nothing is downloaded; the same metricate gives the same model. About half a minute
-on 2 cores.
+Nothing is downloaded; the same metricate gives the same model (all but the hash of
+its table, which records when it ran). About half a minute on 2 cores.
 
     python examples/default_model.py            # writes the bundled model
     python examples/default_model.py --keep DIR # also keeps the corpus and its table
