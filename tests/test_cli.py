@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import click
+import pytest
 
 from producer.cli import COMMANDS, cli
 
@@ -86,3 +87,15 @@ def test_a_local_generate_never_loads_celery_redis_or_the_analysis_libraries(tmp
     )
     assert done.stderr.strip().splitlines()[-1] == "exit: 0 loaded: []", done.stderr
     assert (tmp_path / "t.parquet").exists()
+
+
+@pytest.mark.parametrize(("setting", "expected"), [(None, "False"), ("1", "True")])
+def test_the_command_asks_for_no_huge_pages_unless_told_to(setting, expected):
+    env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+    if setting is not None:
+        env["NUMPY_MADVISE_HUGEPAGE"] = setting
+    probe = "import producer.cli, numpy\nprint(numpy._core.multiarray._get_madvise_hugepage())"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, env=env
+    )
+    assert done.stdout.strip() == expected, done.stderr

@@ -9,3 +9,6 @@ import os
 
 for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_name] = "1"
+# As for the command (see producer/__init__.py): no huge-page requests for numpy's
+# arrays unless asked for.
+os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
