@@ -411,3 +411,35 @@ def test_bucketed_counts_stay_exact_when_the_probe_misjudges_the_hot_share(
         got = counting.BucketedPairCounter(values.copy()).count(within)
     assert got == expected
     assert bool(sorted_all) == (cold_every > 1)  # a misled probe still ends in a sort
+
+
+def test_a_recycled_distance_array_serves_a_table_of_about_its_size_only_inside_the_block():
+    from metricate.metrics import distances
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(700, 3))
+    Y = rng.normal(size=(650, 3))  # 210,925 pairs: at least SPARE_FILL of X's 244,650
+    Z = rng.normal(size=(300, 3))  # far fewer pairs: takes no spare
+    with distances.reused_tables():
+        first = DistanceTable(X)
+        spare = first.values
+        spare[:] = np.nan  # what a sort in place leaves is garbage: every pair is rewritten
+        first.recycle()
+        second = DistanceTable(Y)
+        assert np.shares_memory(second.values, spare)
+        assert np.array_equal(np.sort(second.values), np.sort(pdist(Y)))
+        second.recycle()
+        third = DistanceTable(Z)  # finds none that fits: all spares go
+        assert not np.shares_memory(third.values, spare)
+        assert distances._SPARES.arrays == []
+        third.recycle()
+    assert distances._SPARES.arrays == []  # let go at the end of the block
+    outside = DistanceTable(X)
+    outside.recycle()
+    assert distances._SPARES.arrays == []  # nothing kept outside a block
+    # Every position holds its own pair's distance, as in a fresh table.
+    with distances.reused_tables():
+        DistanceTable(X).recycle()
+        again = DistanceTable(Y)
+        fresh = DistanceTable(Y)
+        assert np.array_equal(again.values, fresh.values)

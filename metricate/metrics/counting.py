@@ -98,7 +98,7 @@ def _search_sum(
 ) -> int:
     """The sum of searchsorted's positions, in chunks on the threads (it releases the
     GIL), so that no array of positions is kept."""
-    step = 1 << 20
+    step = 1 << 17  # positions of 1 MB a chunk
     chunks = range(0, queries.size, step)
     queries = queries.astype(sorted_values.dtype, copy=False)  # no copy of the sorted array
     return sum(
@@ -178,8 +178,8 @@ class BucketedPairCounter:
         base = np.uint64(lo)
         size = ((hi - lo) >> int(shift)) + 1
 
-        def keys(chunk: np.ndarray) -> np.ndarray:
-            found = chunk.view(np.uint64) - base
+        def keys(chunk: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+            found = np.subtract(chunk.view(np.uint64), base, out=out)
             found >>= shift
             return found.view(np.int64)  # below 2**63 after the shift: no copy
 
@@ -199,11 +199,17 @@ class BucketedPairCounter:
             counts = np.zeros(size, dtype=np.int64)
             picked: list[np.ndarray] | None = []
             held = 0
+            # One buffer of keys and one of flags for all the thread's chunks: fresh
+            # arrays of megabytes would cost page faults every time.
+            buffer = np.empty(_CHUNK_STEP, dtype=np.uint64)
+            flags = np.empty(_CHUNK_STEP, dtype=bool)
             for chunk in share:
-                found = keys(values[chunk])
+                part = values[chunk]
+                found = keys(part, buffer[: part.size])
                 counts += np.bincount(found, minlength=size)
                 if picked is not None:
-                    picked.append(values[chunk][hot[found]])
+                    chosen = np.take(hot, found, out=flags[: part.size])
+                    picked.append(part[chosen])
                     held += picked[-1].size
                     if held > limit:
                         picked = None
@@ -225,11 +231,24 @@ class BucketedPairCounter:
         left = _search_sum(selected, within, "left")
         equal = _search_sum(selected, within, "right") - left
         below = int(below_buckets.sum(dtype=np.int64) - bucket_start.sum(dtype=np.int64)) + left
-        _, runs = unique_sorted(within)
-        return below, equal - int(np.sum(runs * runs, dtype=np.int64))
+        return below, equal - _squared_runs(within)
 
 
-def _chunks(size: int, step: int = 1 << 20) -> list[slice]:
+def _squared_runs(within: np.ndarray) -> int:
+    """The sum over the distinct values of sorted ``within`` of (how often each occurs)
+    squared, from the repeats alone (no array the size of ``within``)."""
+    repeated = np.flatnonzero(within[1:] == within[:-1])
+    if repeated.size == 0:
+        return int(within.size)
+    _, extra = unique_sorted(within[repeated])  # a value occurring r times repeats r - 1
+    runs = extra + 1
+    return int(within.size - runs.sum() + np.sum(runs * runs, dtype=np.int64))
+
+
+_CHUNK_STEP = 1 << 20
+
+
+def _chunks(size: int, step: int = _CHUNK_STEP) -> list[slice]:
     return [slice(start, start + step) for start in range(0, size, step)]
 
 
@@ -250,8 +269,7 @@ class SortedRunsCounter:
             for run in self.runs
         )
         # Keys equal to each within key, less the within keys equal to it.
-        _, runs = unique_sorted(within)
-        tie_couples = at_most - below - int(np.sum(runs * runs, dtype=np.int64))
+        tie_couples = at_most - below - _squared_runs(within)
         return below, tie_couples
 
 

@@ -22,7 +22,9 @@ without storing anything of size n^2, recomputing them with ``cdist``.
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 from scipy.spatial.distance import cdist
@@ -105,6 +107,22 @@ class PairLayout:
         return out
 
 
+_scratch = threading.local()
+
+
+def scratch_column(rows: int, width: int, dtype: np.dtype) -> np.ndarray:
+    """A rows x width array in a buffer this thread keeps for columns of ``dtype``: a
+    pass asks for one column a block, and a fresh array of megabytes each time would
+    cost a page fault every 4 KB of it."""
+    buffers: dict[str, np.ndarray] = getattr(_scratch, "columns", None) or {}
+    _scratch.columns = buffers
+    size = rows * width
+    buffer = buffers.get(dtype.str)
+    if buffer is None or buffer.size < size:
+        buffer = buffers[dtype.str] = np.empty(size, dtype=dtype)
+    return buffer[:size].reshape(rows, width)
+
+
 class PairArray:
     """One value per pair in the ``PairLayout`` (a distance, a rank), with the full
     diagonal tiles beside it, so that the pairs among or between sets of points are
@@ -117,11 +135,12 @@ class PairArray:
 
     def column(self, block: int) -> np.ndarray:
         """The values of the pairs of every point with the points of ``block``:
-        (n + 1) x size, the point itself 0, and a last row of zeros (padding)."""
+        (n + 1) x size, the point itself 0, and a last row of zeros (padding). The
+        array is this thread's to reuse: valid until its next column of the type."""
         layout = self.layout
         n = layout.n
         start, end = int(layout.starts[block]), int(layout.ends[block])
-        out = np.empty((n + 1, end - start), dtype=self.flat.dtype)
+        out = scratch_column(n + 1, end - start, self.flat.dtype)
         for before in range(block):
             lo, hi = int(layout.starts[before]), int(layout.ends[before])
             out[lo:hi] = layout.rectangle(self.flat, before)[:, start - hi : end - hi]
@@ -191,7 +210,7 @@ class DistanceTable:
         n = X.shape[0]
         self.n = n
         self.layout = PairLayout(n)
-        self.values = np.empty(self.layout.n_pairs, dtype=np.float64)
+        self.values = _SPARES.take(self.layout.n_pairs)
         self.tiles: list[np.ndarray] = [np.empty(0)] * self.layout.n_blocks
         self.spent = False
         # ``extends``: a table of X's first points (noise added after them): its pairs
@@ -246,12 +265,82 @@ class DistanceTable:
         """The distances of every pair of ``points`` (ascending), in no particular order."""
         return self.pairs.among(points)
 
+    def recycle(self) -> None:
+        """Done with the table: its distance array may serve the next table (inside
+        ``reused_tables``); the table answers nothing afterwards."""
+        self.spent = True
+        self.tiles = []
+        values, self.values = self.values, np.empty(0)
+        _SPARES.give(values)
+
     def spend(self) -> np.ndarray:
         """The distances, for counts that may reorder them in place: the table answers
         no position afterwards."""
         self.spent = True
         self.tiles = []
         return self.values
+
+
+# A spare distance array serves a new table needing at least this share of it.
+SPARE_FILL = 0.75
+
+
+class _Spares:
+    """Distance arrays of finished tables, kept for the next tables while a
+    ``reused_tables`` block runs: a fresh array of hundreds of megabytes costs the
+    kernel a page fault every 4 KB, each time. A spare is only taken by a table of
+    about its size; a table that finds none lets them all go before it allocates, so
+    what is held stays what the finished tables held."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.open = 0
+        self.arrays: list[np.ndarray] = []
+
+    def take(self, size: int) -> np.ndarray:
+        with self.lock:
+            fits = [a for a in self.arrays if size <= a.size and size >= SPARE_FILL * a.size]
+            if fits:
+                chosen = min(fits, key=lambda a: a.size)
+                self.arrays = [a for a in self.arrays if a is not chosen]
+                return chosen[:size]
+            self.arrays = []
+        return np.empty(size, dtype=np.float64)
+
+    def give(self, values: np.ndarray) -> None:
+        whole = values if values.base is None else values.base
+        if not isinstance(whole, np.ndarray) or whole.dtype != np.float64 or whole.ndim != 1:
+            return
+        with self.lock:
+            if self.open and len(self.arrays) < max(1, thread_count()):
+                self.arrays.append(whole)
+
+    def drop(self) -> None:
+        with self.lock:
+            self.arrays = []
+
+
+_SPARES = _Spares()
+
+
+@contextmanager
+def reused_tables() -> Iterator[None]:
+    """Inside the block, the distance arrays of recycled tables serve the next tables
+    of about their size; at its end they are let go."""
+    with _SPARES.lock:
+        _SPARES.open += 1
+    try:
+        yield
+    finally:
+        with _SPARES.lock:
+            _SPARES.open -= 1
+            if not _SPARES.open:
+                _SPARES.arrays = []
+
+
+def drop_spare_tables() -> None:
+    """Let every spare distance array go (before memory is planned without them)."""
+    _SPARES.drop()
 
 
 class ComputedColumns:
@@ -264,8 +353,9 @@ class ComputedColumns:
         self.layout = PairLayout(self.n)
 
     def column(self, block: int) -> np.ndarray:
+        """As ``PairArray.column``."""
         start, end = int(self.layout.starts[block]), int(self.layout.ends[block])
-        out = np.empty((self.n + 1, end - start))
+        out = scratch_column(self.n + 1, end - start, np.dtype(np.float64))
         cdist(self.X, self.X[start:end], out=out[: self.n])
         out[self.n] = 0.0
         return out

@@ -35,6 +35,7 @@ from metricate.metrics.distances import (
     ComputedColumns,
     DistanceTable,
     PairArray,
+    drop_spare_tables,
 )
 from metricate.metrics.pairstats import (
     GROUP_BYTES,
@@ -295,6 +296,7 @@ class StreamedPairs:
     """Distances recomputed for every pass; nothing of size n^2 is kept."""
 
     def __init__(self, X: np.ndarray) -> None:
+        drop_spare_tables()  # no table here to take one: what is held stays planned
         self.X = X
         self.columns = ComputedColumns(X)
 

@@ -361,6 +361,7 @@ class PointSet:
         )
         if isinstance(source, OncePairs):
             self._pairs = None  # its distances are sorted now
+            source.table.recycle()  # and their array may serve the next table
         trim()
         return stats
 

@@ -22,6 +22,7 @@ from metricate.degradations import Variant
 from metricate.io.load import Clustering
 from metricate.memory import resident_bytes, trim
 from metricate.metrics import EvaluationResult, MetricNames, PointSet
+from metricate.metrics.distances import reused_tables
 from metricate.metrics.pairing import OncePairs
 from metricate.metrics.pointset import PLANNED_SHARE
 from metricate.parallel import bounded_map
@@ -184,7 +185,8 @@ def score_versions(
             continue
         order, costs, limit = _schedule(group, scorer.points)
         jobs = [(group[j], cost) for j, cost in zip(order, costs, strict=True)]
-        done = bounded_map(lambda job: scorer.moved(*job), jobs, costs, limit)
+        with reused_tables():  # each finished variant's distance array serves the next
+            done = bounded_map(lambda job: scorer.moved(*job), jobs, costs, limit)
         scored.update((id(v), r) for (v, _), r in zip(jobs, done, strict=True))
         scorer.points.release()
         trim()
