@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from metricate.analysis.report import couple_figures
+from metricate.analysis.report import couple_figures, couples
 from metricate.errors import InvalidOptionError
 from metricate.io import atomic_write
 from metricate.training.reference import load_reference
@@ -173,7 +173,7 @@ def train_model(
         )
     X = np.nan_to_num(rows[[f"{m}_norm" for m in METRIC_COLUMNS]].to_numpy(float), nan=FILL)
     y = (rows["quality"].to_numpy() == 1).astype(int)
-    against, degraded = _versus(rows)
+    against, degraded, _ = couples(rows)
     if degraded.size == 0:
         raise InvalidOptionError("training needs degraded versions beside their originals")
     splits = list(GroupKFold(n_splits=min(folds, n_files)).split(X, y, files))
@@ -206,16 +206,6 @@ def train_model(
         cv=cv,
         table_sha256=table_sha256,
     )
-
-
-def _versus(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Row positions of each degraded row's original and of the degraded rows."""
-    files = rows["clustering_name"].astype(str).to_numpy()
-    is_original = rows["quality"].to_numpy() == 1
-    originals = pd.Series(np.flatnonzero(is_original), index=files[is_original])
-    originals = originals[~originals.index.duplicated()]
-    degraded = np.flatnonzero(~is_original & np.isin(files, originals.index))
-    return originals.loc[list(files[degraded])].to_numpy(), degraded
 
 
 def _couple_weights(

@@ -104,7 +104,7 @@ def index_report(table: pd.DataFrame) -> IndexReport:
     """The report of a training table (see the module's docstring)."""
     norm = table[[f"{m}_norm" for m in METRIC_COLUMNS]].to_numpy(dtype=float)
     raw = table[list(METRIC_COLUMNS)].to_numpy(dtype=float)
-    against, degraded, n_files = _couples(table)
+    against, degraded, n_files = couples(table)
     score = _couple_scores(norm[against], norm[degraded])  # couples x indices, NaN if absent
     indices = pd.DataFrame(_figures(norm, table, score), index=list(METRIC_COLUMNS))
     indices["nan_share"] = np.isnan(raw).mean(axis=0)
@@ -133,7 +133,7 @@ def couple_figures(scores: np.ndarray, table: pd.DataFrame) -> dict[str, np.ndar
     """For each column of ``scores`` (one row per table row, higher = better): the
     pairwise accuracy, ROC-AUC for ``quality`` and mean within-file Spearman with
     ``quality_score`` (see the module's docstring)."""
-    against, degraded, _ = _couples(table)
+    against, degraded, _ = couples(table)
     return _figures(scores, table, _couple_scores(scores[against], scores[degraded]))
 
 
@@ -151,7 +151,7 @@ def _figures(scores: np.ndarray, table: pd.DataFrame, score: np.ndarray) -> dict
     }
 
 
-def _couples(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, int]:
+def couples(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, int]:
     """Row positions of each degraded row's original (the first of its file) and of the
     degraded rows, and how many files have an original."""
     files = table["clustering_name"].astype(str).to_numpy()
