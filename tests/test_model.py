@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 
@@ -206,3 +207,20 @@ def test_the_model_learns_within_files_only_and_calibrates_without_reordering():
     for f in range(8):
         own = logits[table["clustering_name"].to_numpy() == f"f{f}"]
         assert own[0] > own[1:].max()
+
+
+def test_score_reports_a_bad_file_and_still_scores_the_others(tmp_path):
+    bad = tmp_path / "no_labels.csv"
+    bad.write_text("a,b\n1,2\n3,4\n")
+    odd = tmp_path / "with,comma.csv"
+    odd.write_text(open(EXAMPLE).read())
+    done = CliRunner().invoke(cli, ["score", EXAMPLE, str(bad), str(odd), "--format", "csv"])
+    assert done.exit_code == 1
+    errors = [line for line in done.output.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1 and "no_labels.csv" in errors[0] and "no label column" in errors[0]
+    rows = list(
+        csv.reader(line for line in done.output.splitlines() if not line.startswith("Error"))
+    )
+    assert rows[0] == ["file", "score", "moved_by"]
+    assert [r[0] for r in rows[1:]] == [EXAMPLE, str(odd)]
+    assert rows[1][1] == rows[2][1]  # the same clustering, the same score

@@ -3,12 +3,19 @@ quality scores of new clusterings with it."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import sys
+from collections.abc import Iterable
 
 import click
+from rich.console import Console
+from rich.progress import track
 
-from metricate.analysis import read_model, read_training_table, score, train_model
+from metricate.analysis import Scored, read_model, read_training_table, score, train_model
 from metricate.analysis.model import DEFAULT_KINDS, KINDS, default_model, file_sha256
+from metricate.errors import MetricateError
 from metricate.training.reference import load_reference
 from producer.display import figure, print_table
 from producer.options import format_option, one_line_errors
@@ -58,7 +65,13 @@ def train(table: str, output: str, kinds: str, reference: str | None) -> None:
 
 
 @click.command("score")
-@click.argument("csv", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=str))
+@click.argument(
+    "paths",
+    metavar="CSV...",
+    nargs=-1,
+    required=True,
+    type=click.Path(dir_okay=False, path_type=str),
+)
 @click.option(
     "--model",
     "model_path",
@@ -66,20 +79,43 @@ def train(table: str, output: str, kinds: str, reference: str | None) -> None:
 )
 @format_option("table", "json", "csv")
 @one_line_errors
-def score_command(csv: tuple[str, ...], model_path: str | None, fmt: str) -> None:
+def score_command(paths: tuple[str, ...], model_path: str | None, fmt: str) -> None:
     """Score clusterings with a quality model."""
     model = read_model(model_path) if model_path else default_model()
-    results = [score(path, model) for path in csv]
+    results, failed = [], []
+    for path in _tracked(paths):
+        try:
+            results.append(score(path, model))
+        except MetricateError as exc:  # this file only: the others are still scored
+            failed.append(str(exc))
     for result in results:
         for warning in result.warnings:
             click.echo(f"Warning: {warning}", err=True)
+    for message in failed:
+        click.echo(f"Error: {message}", err=True)
+    _print_scores(results, fmt)
+    if failed:
+        sys.exit(1)
+
+
+def _tracked(paths: tuple[str, ...]) -> Iterable[str]:
+    """The paths, with a progress bar on a terminal when there are several."""
+    if len(paths) < 2 or not sys.stderr.isatty():
+        return paths
+    return track(paths, description="scoring", console=Console(stderr=True), transient=True)
+
+
+def _print_scores(results: list[Scored], fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps([r.to_dict() for r in results], indent=2))
     elif fmt == "csv":
-        click.echo("file,score,moved_by")
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(("file", "score", "moved_by"))
         for r in results:
             moved = ";".join(f"{k}:{v:+.4f}" for k, v in list(r.contributions.items())[:3])
-            click.echo(f"{r.file},{r.score:.6f},{moved}")
+            writer.writerow((r.file, f"{r.score:.6f}", moved))
+        click.echo(out.getvalue(), nl=False)
     else:
         rows = [
             (
