@@ -347,13 +347,14 @@ def _reduce_block(
 _scratch = threading.local()
 
 
-def _rows_of(column: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """``column``'s ``rows`` in a buffer this thread reuses (no new memory per call)."""
+def _rows_of(column: np.ndarray, rows: np.ndarray, name: str = "buffer") -> np.ndarray:
+    """``column``'s ``rows`` in a buffer this thread reuses (no new memory per call);
+    ``name``: which of the thread's buffers (one per kind of column)."""
     size = rows.size * column.shape[1]
-    buffer = getattr(_scratch, "buffer", None)
-    if buffer is None or buffer.size < size:
-        buffer = np.empty(max(size, 1 << 16))
-        _scratch.buffer = buffer
+    buffer = getattr(_scratch, name, None)
+    if buffer is None or buffer.size < size or buffer.dtype != column.dtype:
+        buffer = np.empty(max(size, 1 << 16), dtype=column.dtype)
+        setattr(_scratch, name, buffer)
     out = buffer[:size].reshape(rows.size, column.shape[1])
     np.take(column, rows, axis=0, out=out, mode="clip")  # "raise" would buffer the copy
     return out
@@ -425,7 +426,8 @@ def _gather_within(
     if red.gather.ranks and ranks is not None:
         # The ranks from every member to the block's members: over all blocks, each
         # within pair twice (once from each of its points), and no mask to apply.
-        red.rank_sums[c, block] = int(ranks[np.ix_(members, inside)].sum(dtype=np.int64))
+        member_ranks = _rows_of(ranks, members, "rank_buffer")
+        red.rank_sums[c, block] = int(member_ranks[:, inside].sum(dtype=np.int64))
 
 
 def _finish(red: _Reductions, base: _Reductions | None, finish: Finish) -> PairStatistics:
