@@ -169,41 +169,33 @@ def _couple_scores(original: np.ndarray, version: np.ndarray) -> np.ndarray:
 
 
 def _auc(values: np.ndarray, positive: np.ndarray) -> float:
-    """ROC-AUC of ``values`` for ``positive`` (ties 0.5), rows without a value left out:
-    the Mann-Whitney statistic from average ranks."""
-    present = ~np.isnan(values)
-    values, positive = values[present], positive[present]
-    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
-    if n_pos == 0 or n_neg == 0:
-        return float("nan")
-    from scipy.stats import rankdata  # imported when used: scipy.stats is slow to load
+    """ROC-AUC of ``values`` for ``positive`` (ties 0.5), rows without a value left out."""
+    from sklearn.metrics import roc_auc_score  # loaded when used: slow to import
 
-    ranks = rankdata(values)
-    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    present = ~np.isnan(values)
+    if np.unique(positive[present]).size < 2:
+        return float("nan")
+    return float(roc_auc_score(positive[present], values[present]))
 
 
 def _within_file_spearman(norm: np.ndarray, quality: np.ndarray, files: np.ndarray) -> np.ndarray:
     """Per index, the mean over files of Spearman(index, quality_score) in the file, on
     the rows where the index has a value (NaN for a file where either is constant)."""
     frame = pd.DataFrame(norm)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a constant index within a file
-        per_file = _per_file_spearman(frame, quality, files)
-    if not per_file:
+    groups = pd.Series(files).groupby(files).indices.values()
+    if not groups:
         return np.full(norm.shape[1], np.nan)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # constant columns, empty means
+        # An index constant within a file, a column without any value.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        per_file = [
+            frame.iloc[rows]
+            .reset_index(drop=True)
+            .corrwith(pd.Series(quality[rows]), method="spearman", drop=True)
+            .to_numpy()
+            for rows in groups
+        ]
         return np.nanmean(np.array(per_file, dtype=float), axis=0)
-
-
-def _per_file_spearman(frame: pd.DataFrame, quality: np.ndarray, files: np.ndarray) -> list:
-    return [
-        frame.iloc[rows]
-        .reset_index(drop=True)
-        .corrwith(pd.Series(quality[rows]), method="spearman", drop=True)
-        .to_numpy()
-        for rows in pd.Series(files).groupby(files).indices.values()
-    ]
 
 
 def _saturation(values: np.ndarray) -> float:

@@ -183,6 +183,9 @@ class BucketedPairCounter:
             found >>= shift
             return found.view(np.int64)  # below 2**63 after the shift: no copy
 
+        def sort_all() -> tuple[int, int]:
+            return SortedRunsCounter(sort_in_runs(values)).count(within)
+
         within_keys = keys(within)
         hot = np.zeros(size, dtype=bool)
         hot[within_keys] = True
@@ -190,7 +193,7 @@ class BucketedPairCounter:
         # noise points, say), sorting them all is cheaper than counting them twice.
         step = max(1, values.size // HOT_PROBE)
         if hot[keys(values[::step])].mean() > BUCKETED_SHARE:
-            return SortedRunsCounter(sort_in_runs(values)).count(within)
+            return sort_all()
         limit = int(BUCKETED_SHARE * values.size) // threads
 
         def count_chunks(share: list[slice]) -> tuple[np.ndarray, list[np.ndarray] | None]:
@@ -221,7 +224,7 @@ class BucketedPairCounter:
         pieces = [part[1] for part in parts]
         if any(piece is None for piece in pieces):
             del parts, pieces
-            return SortedRunsCounter(sort_in_runs(values)).count(within)
+            return sort_all()
         selected = np.concatenate([piece for part in pieces if part for piece in part])
         del parts, pieces
         selected.sort()
@@ -234,14 +237,19 @@ class BucketedPairCounter:
         return below, equal - _squared_runs(within)
 
 
-def _squared_runs(within: np.ndarray) -> int:
-    """The sum over the distinct values of sorted ``within`` of (how often each occurs)
-    squared, from the repeats alone (no array the size of ``within``)."""
+def _repeats(within: np.ndarray) -> np.ndarray:
+    """For each value occurring more than once in sorted ``within``: how many times it
+    repeats (occurrences - 1), from the repeats alone (no array the size of ``within``)."""
     repeated = np.flatnonzero(within[1:] == within[:-1])
     if repeated.size == 0:
-        return int(within.size)
-    _, extra = unique_sorted(within[repeated])  # a value occurring r times repeats r - 1
-    runs = extra + 1
+        return np.empty(0, dtype=np.int64)
+    return unique_sorted(within[repeated])[1]
+
+
+def _squared_runs(within: np.ndarray) -> int:
+    """The sum over the distinct values of sorted ``within`` of (how often each occurs)
+    squared."""
+    runs = _repeats(within) + 1
     return int(within.size - runs.sum() + np.sum(runs * runs, dtype=np.int64))
 
 
@@ -287,9 +295,8 @@ def concordance_counts(within: np.ndarray, counter: Counter, n_pairs: int) -> tu
             in_within = _occurrences(within, tied)
             tie_couples = int(np.sum(in_within * (multiplicity - in_within), dtype=np.int64))
     # Within pairs below each within pair: all ordered couples but those of equal keys.
-    repeated = np.flatnonzero(within[1:] == within[:-1])
-    _, runs = unique_sorted(within[repeated]) if repeated.size else (None, np.empty(0))
-    equal_couples = int(np.sum((runs + 1) * runs // 2, dtype=np.int64))
+    repeats = _repeats(within)
+    equal_couples = int(np.sum((repeats + 1) * repeats // 2, dtype=np.int64))
     s_minus = below - (n_within * (n_within - 1) // 2 - equal_couples)
     s_plus = n_within * (n_pairs - n_within) - s_minus - tie_couples
     return s_plus, s_minus

@@ -110,17 +110,21 @@ class PairLayout:
 _scratch = threading.local()
 
 
+def thread_buffer(name: str, size: int, dtype: np.dtype) -> np.ndarray:
+    """``size`` values of ``dtype`` in a buffer this thread keeps under ``name``: code
+    run once a block would otherwise allocate megabytes each time, and a fresh array
+    costs a page fault every 4 KB of it. Valid until the thread's next call for
+    ``name``."""
+    buffer = getattr(_scratch, name, None)
+    if buffer is None or buffer.size < size or buffer.dtype != dtype:
+        buffer = np.empty(max(size, 1 << 16), dtype=dtype)
+        setattr(_scratch, name, buffer)
+    return buffer[:size]
+
+
 def scratch_column(rows: int, width: int, dtype: np.dtype) -> np.ndarray:
-    """A rows x width array in a buffer this thread keeps for columns of ``dtype``: a
-    pass asks for one column a block, and a fresh array of megabytes each time would
-    cost a page fault every 4 KB of it."""
-    buffers: dict[str, np.ndarray] = getattr(_scratch, "columns", None) or {}
-    _scratch.columns = buffers
-    size = rows * width
-    buffer = buffers.get(dtype.str)
-    if buffer is None or buffer.size < size:
-        buffer = buffers[dtype.str] = np.empty(size, dtype=dtype)
-    return buffer[:size].reshape(rows, width)
+    """A rows x width array in this thread's buffer for columns of ``dtype``."""
+    return thread_buffer(f"column_{dtype.str}", rows * width, dtype).reshape(rows, width)
 
 
 class PairArray:

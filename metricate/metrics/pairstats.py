@@ -22,14 +22,13 @@ set of its own.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
-from metricate.metrics.distances import BLOCK, PairLayout
+from metricate.metrics.distances import BLOCK, PairLayout, thread_buffer
 from metricate.parallel import bounded_map, parallel_map
 
 _CHUNK = 64  # members summed in sequence, then chunk sums in sequence
@@ -344,18 +343,10 @@ def _reduce_block(
     red.cop[block] = maxs.min(axis=1)
 
 
-_scratch = threading.local()
-
-
-def _rows_of(column: np.ndarray, rows: np.ndarray, name: str = "buffer") -> np.ndarray:
-    """``column``'s ``rows`` in a buffer this thread reuses (no new memory per call);
-    ``name``: which of the thread's buffers (one per kind of column)."""
+def _rows_of(column: np.ndarray, rows: np.ndarray, name: str = "rows") -> np.ndarray:
+    """``column``'s ``rows`` in this thread's buffer ``name`` (no new memory per call)."""
     size = rows.size * column.shape[1]
-    buffer = getattr(_scratch, name, None)
-    if buffer is None or buffer.size < size or buffer.dtype != column.dtype:
-        buffer = np.empty(max(size, 1 << 16), dtype=column.dtype)
-        setattr(_scratch, name, buffer)
-    out = buffer[:size].reshape(rows.size, column.shape[1])
+    out = thread_buffer(name, size, column.dtype).reshape(rows.size, column.shape[1])
     np.take(column, rows, axis=0, out=out, mode="clip")  # "raise" would buffer the copy
     return out
 
@@ -426,7 +417,7 @@ def _gather_within(
     if red.gather.ranks and ranks is not None:
         # The ranks from every member to the block's members: over all blocks, each
         # within pair twice (once from each of its points), and no mask to apply.
-        member_ranks = _rows_of(ranks, members, "rank_buffer")
+        member_ranks = _rows_of(ranks, members, "rank_rows")
         red.rank_sums[c, block] = int(member_ranks[:, inside].sum(dtype=np.int64))
 
 
