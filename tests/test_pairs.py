@@ -16,9 +16,14 @@ from sklearn.datasets import make_blobs
 
 from metricate import InvalidOptionError, PointSet
 from metricate.memory import format_size, parse_size
-from metricate.metrics import INTERNAL_METRICS
+from metricate.metrics import INTERNAL_METRICS, pairing
 from metricate.metrics.counting import PairRanks, sorted_runs
-from metricate.metrics.distances import ComputedColumns, DistanceTable, PairLayout
+from metricate.metrics.distances import (
+    ComputedColumns,
+    DistanceTable,
+    ExtendedTable,
+    PairLayout,
+)
 from metricate.metrics.pairing import RankedPairs
 from metricate.parallel import bounded_map, parallel_map, thread_budget, thread_count
 
@@ -78,6 +83,68 @@ def test_noise_points_extend_the_originals_distances_without_recomputing_them():
     parent = DistanceTable(X)
     extended = DistanceTable(np.vstack((X, added)), extends=parent)
     assert np.array_equal(extended.values, DistanceTable(np.vstack((X, added))).values)
+
+
+@pytest.mark.parametrize(("n", "m"), [(600, 150), (512, 300), (700, 1), (300, 600), (256, 256)])
+def test_a_table_of_added_points_gives_the_full_tables_columns_and_pairs(n, m):
+    """``ExtendedTable`` holds only the pairs with an added point: its columns are a
+    full table's bit for bit (blocks straddling the parent's end included), and what it
+    spends for the counts is exactly the pairs with an added point."""
+    rng = np.random.default_rng(n + m)
+    X = np.round(rng.normal(size=(n + m, 5)), 1)  # ties
+    parent = DistanceTable(X[:n])
+    extended = ExtendedTable(X, parent)
+    full = DistanceTable(X)
+    for block in range(full.layout.n_blocks):
+        assert np.array_equal(extended.column(block), full.column(block))
+    i, j = full.layout.points_of(np.arange(full.layout.n_pairs))
+    with_added = full.values[j >= n]
+    spent = extended.spend()
+    assert np.array_equal(np.sort(spent), np.sort(with_added))
+    with pytest.raises(RuntimeError):
+        extended.column(0)
+
+
+def test_a_table_kept_sorted_holds_its_distances_in_ascending_order():
+    X = np.round(make_blobs(n_samples=700, n_features=2, random_state=0)[0], 1)  # ties
+    pairs = RankedPairs(X)
+    assert pairs.table is not None
+    pairs.ranks  # noqa: B018 - ranked on first use
+    pairs.drop_ranks(keep_sorted=True)
+    assert np.array_equal(pairs.table.sorted_values, np.sort(pairs.table.values))
+    assert pairs._ranks is None
+
+
+def test_added_noise_is_scored_the_same_with_its_parents_sorted_distances_as_alone(
+    monkeypatch,
+):
+    """A variant with added points, scored on a point set extending the original's
+    (the parent's sorted distances plus its own pairs with an added point sorted), gets
+    the values it gets on a point set of its own, bit for bit."""
+    X, y = make_blobs(n_samples=900, n_features=3, centers=5, random_state=4)
+    X = np.round(X, 1)  # tied distances across the parent's and the added pairs
+    rng = np.random.default_rng(5)
+    added = np.round(rng.uniform(X.min(0), X.max(0), size=(400, 3)), 1)
+    labels = np.concatenate((y, rng.integers(0, 5, size=400)))
+    both = np.vstack((X, added))
+    original = PointSet(X)
+    original.evaluate(y)
+    original.drop_ranks(keep_sorted=True)
+    table = original._table()
+    assert table is not None and table.sorted_values is not None
+    built = []
+
+    class Spied(ExtendedTable):
+        def __init__(self, *args):
+            super().__init__(*args)
+            built.append(self)
+
+    monkeypatch.setattr(pairing, "ExtendedTable", Spied)
+    on_parent = PointSet(both, single_use=True, extends=original).evaluate(labels)
+    assert len(built) == 1 and built[0].spent  # scored on the parent's, and counted
+    alone = PointSet(both, single_use=True).evaluate(labels)
+    same_values(on_parent, alone)
+    assert not math.isnan(on_parent.values()["Gamma"])
 
 
 # ---- ranks and ordering ----------------------------------------------------------------

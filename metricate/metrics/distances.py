@@ -142,17 +142,23 @@ class PairArray:
         (n + 1) x size, the point itself 0, and a last row of zeros (padding). The
         array is this thread's to reuse: valid until its next column of the type."""
         layout = self.layout
+        start, end = int(layout.starts[block]), int(layout.ends[block])
+        out = scratch_column(layout.n + 1, end - start, self.flat.dtype)
+        self.fill_column(out, block)
+        out[layout.n] = 0
+        return out
+
+    def fill_column(self, out: np.ndarray, block: int) -> None:
+        """Write the column's first n rows (every point) into ``out``."""
+        layout = self.layout
         n = layout.n
         start, end = int(layout.starts[block]), int(layout.ends[block])
-        out = scratch_column(n + 1, end - start, self.flat.dtype)
         for before in range(block):
             lo, hi = int(layout.starts[before]), int(layout.ends[before])
             out[lo:hi] = layout.rectangle(self.flat, before)[:, start - hi : end - hi]
         out[start:end] = self.tiles[block]
         if end < n:
             out[end:n] = layout.rectangle(self.flat, block).T
-        out[n] = 0
-        return out
 
     def among(self, points: np.ndarray) -> np.ndarray:
         """The values of every pair of ``points`` (ascending), in no particular order."""
@@ -217,6 +223,9 @@ class DistanceTable:
         self.values = _SPARES.take(self.layout.n_pairs)
         self.tiles: list[np.ndarray] = [np.empty(0)] * self.layout.n_blocks
         self.spent = False
+        # The distances in ascending order, when kept for tables extending this one
+        # (``keep_sorted``): their counts then sort only the pairs with a new point.
+        self.sorted_values: np.ndarray | None = None
         # ``extends``: a table of X's first points (noise added after them): its pairs
         # are copied, only the pairs with a new point are computed.
         parent = extends if extends is not None and not extends.spent and extends.n <= n else None
@@ -269,6 +278,21 @@ class DistanceTable:
         """The distances of every pair of ``points`` (ascending), in no particular order."""
         return self.pairs.among(points)
 
+    def keep_sorted(self, ranks: np.ndarray) -> None:
+        """Keep the distances in ascending order beside them, from each pair's rank (how
+        many pairs have a smaller distance): a scatter, not a sort."""
+        ordered = np.zeros(self.values.size)
+        step = 1 << 22
+
+        def place(start: int) -> None:
+            ordered[ranks[start : start + step]] = self.values[start : start + step]
+
+        parallel_map(place, range(0, self.values.size, step))
+        # Equal distances share the first of their places; the others keep their 0 and
+        # take the value before them (distances are never negative).
+        np.maximum.accumulate(ordered, out=ordered)
+        self.sorted_values = ordered
+
     def recycle(self) -> None:
         """Done with the table: its distance array may serve the next table (inside
         ``reused_tables``); the table answers nothing afterwards."""
@@ -283,6 +307,71 @@ class DistanceTable:
         self.spent = True
         self.tiles = []
         return self.values
+
+
+class ExtendedTable:
+    """The distances of a point set made of a parent table's points followed by m
+    added points, without a copy of the parent's pairs: the parent answers for the
+    pairs among its own points, and an (n + m) x m array ``added`` holds the distance
+    from every point to each added point (the pairs among added points twice, and a
+    zero diagonal). Columns are the same as a ``DistanceTable`` of all the points
+    gives, bit for bit: each pair is computed by ``cdist`` on the same two points, and
+    a distance does not depend on their order (``(a - b)^2 == (b - a)^2``).
+
+    For the counts, ``spend`` lays the pairs with an added point end to end in
+    ``added``'s own array, and the parent's ``sorted_values`` count the rest."""
+
+    def __init__(self, X: np.ndarray, parent: DistanceTable) -> None:
+        self.n = X.shape[0]
+        self.parent = parent
+        self.layout = PairLayout(self.n)
+        old, m = parent.n, self.n - parent.n
+        self.added = _SPARES.take(self.n * m).reshape(self.n, m)
+        self.spent = False
+        rows = [(a, min(self.n, a + BLOCK)) for a in range(0, self.n, BLOCK)]
+        parallel_map(lambda r: cdist(X[r[0] : r[1]], X[old:], out=self.added[r[0] : r[1]]), rows)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.added.nbytes)
+
+    def column(self, block: int) -> np.ndarray:
+        """As ``DistanceTable.column``."""
+        if self.spent:
+            raise RuntimeError("distance columns requested after the table was sorted")
+        old, n = self.parent.n, self.n
+        start, end = int(self.layout.starts[block]), int(self.layout.ends[block])
+        out = scratch_column(n + 1, end - start, np.dtype(np.float64))
+        split = min(max(old - start, 0), end - start)  # the block's parent points
+        if split:
+            self.parent.pairs.fill_column(out[:old, :split], block)
+            out[old:n, :split] = self.added[start : start + split].T
+        if split < end - start:
+            out[:n, split:] = self.added[:, start + split - old : end - old]
+        out[n] = 0.0
+        return out
+
+    def spend(self) -> np.ndarray:
+        """The distances of the pairs with an added point, in no order, in ``added``'s
+        own array (which the table then no longer answers from)."""
+        self.spent = True
+        old, m = self.parent.n, self.n - self.parent.n
+        flat = self.added.reshape(-1)
+        at = old * m  # the pairs of parent points with added ones are in place already
+        for a in range(0, m, BLOCK):  # then each added point's pairs with later ones
+            b = min(m, a + BLOCK)
+            square = self.added[old + a : old + b, a:]
+            later = np.arange(a, m)[None, :] > np.arange(a, b)[:, None]
+            upper = square[later]  # a copy: the rows read are at or after ``at``
+            flat[at : at + upper.size] = upper
+            at += upper.size
+        return flat[:at]
+
+    def recycle(self) -> None:
+        """As ``DistanceTable.recycle``."""
+        self.spent = True
+        added, self.added = self.added, np.empty((0, 0))
+        _SPARES.give(added.reshape(-1))
 
 
 # A spare distance array serves a new table needing at least this share of it.
@@ -365,7 +454,7 @@ class ComputedColumns:
         return out
 
 
-ColumnSource = DistanceTable | ComputedColumns
+ColumnSource = DistanceTable | ExtendedTable | ComputedColumns
 
 
 # Fewer values are sorted in one run: threads would cost more than they save.

@@ -27,6 +27,7 @@ from metricate.metrics.counting import (
     RANK_PART_PAIRS,
     BucketedPairCounter,
     PairRanks,
+    SortedRunsCounter,
     StreamedPairCounter,
     concordance_counts,
 )
@@ -34,8 +35,10 @@ from metricate.metrics.distances import (
     BLOCK,
     ComputedColumns,
     DistanceTable,
+    ExtendedTable,
     PairArray,
     drop_spare_tables,
+    sort_in_runs,
 )
 from metricate.metrics.pairstats import (
     GROUP_BYTES,
@@ -186,7 +189,11 @@ class RankedPairs:
         self.table = None
         self.columns = ComputedColumns(self.X)
 
-    def drop_ranks(self) -> None:
+    def drop_ranks(self, keep_sorted: bool = False) -> None:
+        """Let the ranks go; with ``keep_sorted``, keep the distances in ascending
+        order (from the ranks) for the tables that will extend this one."""
+        if keep_sorted and self.table is not None and self._ranks is not None:
+            self.table.keep_sorted(self._ranks.ranks)
         self._ranks = None
 
     def finish_cost(self, labelling: Labelling, collect: Collect) -> int:
@@ -258,10 +265,26 @@ class RankedPairs:
 
 
 class OncePairs:
-    """Distances kept for one labelling, then sorted in place for its counts."""
+    """Distances kept for one labelling, then sorted in place for its counts.
 
-    def __init__(self, X: np.ndarray, extends: DistanceTable | None = None) -> None:
-        self.table = DistanceTable(X, extends=extends)
+    A point set that adds points to one whose table keeps its sorted distances, and
+    whose labelling covers all its points, keeps only the pairs with an added point
+    (``ExtendedTable``): its counts sort those alone, and search the parent's."""
+
+    def __init__(
+        self, X: np.ndarray, extends: DistanceTable | None = None, whole: bool = False
+    ) -> None:
+        self.table: DistanceTable | ExtendedTable
+        if (
+            whole
+            and extends is not None
+            and extends.sorted_values is not None
+            and not extends.spent
+            and extends.n < X.shape[0]
+        ):
+            self.table = ExtendedTable(X, extends)
+        else:
+            self.table = DistanceTable(X, extends=extends)
         self.columns = self.table
 
     @staticmethod
@@ -285,11 +308,17 @@ class OncePairs:
         if within is None:
             return None
         within.sort()
+        table = self.table
+        n_pairs = _pairs(labelling.n)
+        if isinstance(table, ExtendedTable):
+            assert labelling.rows is None and table.parent.sorted_values is not None
+            runs = [table.parent.sorted_values, *sort_in_runs(table.spend())]
+            return concordance_counts(within, SortedRunsCounter(runs), n_pairs)
         if labelling.rows is None:
-            values = self.table.spend()  # counted, and maybe sorted, in place
+            values = table.spend()  # counted, and maybe sorted, in place
         else:
-            values = self.table.among(labelling.rows)
-        return concordance_counts(within, BucketedPairCounter(values), _pairs(labelling.n))
+            values = table.among(labelling.rows)
+        return concordance_counts(within, BucketedPairCounter(values), n_pairs)
 
 
 class StreamedPairs:

@@ -203,10 +203,12 @@ class PointSet:
         if self.root._sample_set is not None:
             self.root._sample_set.release()
 
-    def drop_ranks(self) -> None:
-        """Keep the distances (to extend them), drop the ranks of the pairs."""
+    def drop_ranks(self, keep_sorted: bool = False) -> None:
+        """Keep the distances (to extend them), drop the ranks of the pairs; with
+        ``keep_sorted``, keep the distances in ascending order too, so the counts of
+        the point sets extending this one sort only their new pairs."""
         if isinstance(self.root._pairs, RankedPairs):
-            self.root._pairs.drop_ranks()
+            self.root._pairs.drop_ranks(keep_sorted)
 
     def distance_bytes(self) -> int:
         """Bytes the root's kept pair distances take (0 when none are kept)."""
@@ -217,7 +219,7 @@ class PointSet:
         """This root's distance table, when it holds one that answers positions."""
         pairs = self._pairs
         table = pairs.table if isinstance(pairs, RankedPairs | OncePairs) else None
-        return table if table is not None and not table.spent else None
+        return table if isinstance(table, DistanceTable) and not table.spent else None
 
     def evaluate(
         self,
@@ -390,7 +392,7 @@ class PointSet:
         if kind is RankedPairs:
             source = RankedPairs(self._X, parent, room, extra)
         elif kind is OncePairs:
-            source = OncePairs(self._X, parent)
+            source = OncePairs(self._X, parent, whole=labellings[0].rows is None)
         else:
             source = StreamedPairs(self._X)
         if isinstance(source, RankedPairs):

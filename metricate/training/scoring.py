@@ -163,13 +163,6 @@ def score_versions(
     records = scorer.shared(shared)
     scored: dict[int, Scored] = {id(v): r for v, r in zip(shared, records[1:], strict=True)}
     clock.lap("evaluate_shared_points")
-    # The original's ranks go; its distances stay while added noise can extend them
-    # (never above large_n: those variants have a sample of their own).
-    if scorer.points.n < scorer.points.large_n:
-        scorer.points.drop_ranks()
-    else:
-        scorer.points.release()
-    trim()
     if moved_variants is not None:
         variants = variants + moved_variants()
         clock.lap("degrade_coordinates")  # the builder counted it in "degrade"
@@ -178,6 +171,14 @@ def score_versions(
     extends = [_extends(v, scorer.points) for v in moved]
     extending = [v for v, e in zip(moved, extends, strict=True) if e]
     rest = [v for v, e in zip(moved, extends, strict=True) if not e]
+    # The original's ranks go; its distances stay while added noise can extend them
+    # (never above large_n: those variants have a sample of their own), in ascending
+    # order too, so the variants' counts sort only the pairs with a new point.
+    if scorer.points.n < scorer.points.large_n:
+        scorer.points.drop_ranks(keep_sorted=bool(extending))
+    else:
+        scorer.points.release()
+    trim()
     for group in (extending, rest):
         if not group:
             scorer.points.release()  # nothing left extends the original's distances
