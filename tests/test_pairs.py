@@ -17,7 +17,7 @@ from sklearn.datasets import make_blobs
 from metricate import InvalidOptionError, PointSet
 from metricate.memory import format_size, parse_size
 from metricate.metrics import INTERNAL_METRICS, pairing
-from metricate.metrics.counting import PairRanks, sorted_runs
+from metricate.metrics.counting import PairRanks, RankMarks, sorted_runs
 from metricate.metrics.distances import (
     ComputedColumns,
     DistanceTable,
@@ -166,6 +166,43 @@ def test_sorted_runs_orders_values_and_marks_runs_of_equal_values(values):
     ordered = values[order]
     assert np.all(np.diff(ordered) >= 0)
     assert np.array_equal(first, np.concatenate(([True], ordered[1:] != ordered[:-1])))
+
+
+@pytest.mark.parametrize("n_ranks", [1, 64, 65, 1000, 3 * (1 << 20) + 5])
+def test_rank_marks_count_the_marked_ranks_above_each_query(n_ranks):
+    rng = np.random.default_rng(n_ranks)
+    ends = np.array([0, 63, 64, n_ranks - 1])
+    ends = ends[ends < n_ranks]
+    marked = np.unique(np.concatenate((ends, rng.integers(0, n_ranks, n_ranks // 3 + 1))))
+    queries = np.concatenate((ends, rng.integers(0, n_ranks, 2 * n_ranks))).astype(np.int32)
+    repeated = np.concatenate((marked, marked[::3]))  # a rank repeated is marked once
+    marks = RankMarks(rng.permutation(repeated).astype(np.int32), n_ranks)
+    expected = int(np.sum(marked.size - np.searchsorted(marked, queries, "right")))
+    assert marks.above(queries) == expected
+
+
+@pytest.mark.parametrize("kept", [0.9, 0.4])  # pairs left out counted, or pairs kept
+@pytest.mark.parametrize("decimals", [0, 1, None])  # many ties, some, none
+def test_a_subsets_concordance_counts_from_rank_marks_are_the_definitions(kept, decimals):
+    X, y = make_blobs(n_samples=300, n_features=2, centers=4, random_state=7)
+    if decimals is not None:
+        X = np.round(X, decimals)
+    pairs = RankedPairs(X)
+    ranks = pairs.ranks
+    present = np.sort(np.random.default_rng(8).choice(300, int(300 * kept), replace=False))
+    i, j = np.triu_indices(present.size, 1)
+    within = y[present][i] == y[present][j]
+    square = squareform(pdist(X))
+    distances = square[present[i], present[j]]
+    rank_square = np.zeros((300, 300), dtype=np.int32)
+    a, b = pairs.table.layout.points_of(np.arange(pairs.table.layout.n_pairs))
+    rank_square[a, b] = ranks.ranks
+    s_plus, s_minus = ranks.subset_counts(present, rank_square[present[i], present[j]][within])
+    between = np.sort(distances[~within])
+    w = distances[within]
+    # s+: (within, between) couples with the within distance smaller; s-: larger.
+    assert s_plus == int(np.sum(between.size - np.searchsorted(between, w, "right")))
+    assert s_minus == int(np.sum(np.searchsorted(between, w, "left")))
 
 
 @pytest.mark.parametrize("part_pairs", [5_000, 300, 1 << 23])  # 16, 266 and 1 value range

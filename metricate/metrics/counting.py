@@ -302,6 +302,42 @@ def concordance_counts(within: np.ndarray, counter: Counter, n_pairs: int) -> tu
     return s_plus, s_minus
 
 
+class RankMarks:
+    """A labelling's within pairs' ranks, as one bit per rank of the set (a rank
+    repeated is marked once), with the marks before each 64 ranks: how many
+    marked ranks lie at or below any rank is then two lookups in arrays of n^2 / 64
+    entries and a popcount, where sorting the ranks and searching them would cost a
+    sort. ``above(queries)`` sums, over the queries, the marked ranks above each."""
+
+    def __init__(self, ranks: np.ndarray, n_ranks: int) -> None:
+        n_words = -(-n_ranks // 64)
+        marked = np.zeros(n_words * 64, dtype=bool)
+        marked[ranks] = True
+        self.words = np.packbits(marked, bitorder="little").view(np.uint64)
+        del marked
+        counts = np.bitwise_count(self.words)
+        self.before = np.zeros(n_words, dtype=np.int64)
+        np.cumsum(counts[:-1], out=self.before[1:])
+        self.size = int(counts.sum(dtype=np.int64))  # distinct ranks marked
+
+    def above(self, queries: np.ndarray) -> int:
+        """The sum over ``queries`` (ranks, any order) of the distinct marked ranks above
+        each."""
+
+        def part(start: int) -> int:
+            chunk = queries[start : start + _CHUNK_STEP]
+            word = chunk >> 6
+            # Bits 0..b of a word: (2 << b) - 1, all ones for b = 63 (2 << 63 wraps to 0).
+            mask = np.left_shift(np.uint64(2), (chunk & 63).astype(np.uint64))
+            mask -= np.uint64(1)
+            np.bitwise_and(mask, self.words[word], out=mask)
+            at_or_below = int(np.bitwise_count(mask).sum(dtype=np.int64))
+            at_or_below += int(self.before[word].sum(dtype=np.int64))
+            return chunk.size * self.size - at_or_below
+
+        return sum(parallel_map(part, range(0, queries.size, _CHUNK_STEP)))
+
+
 class PairRanks:
     """The rank of every pair of a point set: how many of its pairs have a smaller
     distance. Equal distances share a rank; ``ties`` lists the shared ranks and how many
@@ -378,6 +414,62 @@ class PairRanks:
     @property
     def nbytes(self) -> int:
         return int(self.ranks.nbytes)
+
+    def subset_counts(self, present: np.ndarray, within: np.ndarray) -> tuple[int, int]:
+        """(s+, s-) of a labelling of the ``present`` points (ascending) from its within
+        pairs' ranks (any order), with nothing sorted but the within ranks that tie.
+
+        The within ranks are marked once (``RankMarks``); the pairs the subset leaves
+        out (or keeps, if fewer) are counted against the marks in one pass, which also
+        counts how many of them hold each tied within rank (for the ties' terms).
+        """
+        n = self.layout.n
+        keep = np.zeros(n, dtype=bool)
+        keep[present] = True
+        removed = np.flatnonzero(~keep)
+        n_present = present.size
+        n_removed_pairs = removed.size * n_present + removed.size * (removed.size - 1) // 2
+        n_pairs = n_present * (n_present - 1) // 2
+        own = n_removed_pairs >= n_pairs
+        # Within ranks that repeat are tied ranks of the set: how often each occurs.
+        tied_ranks, tied_counts = self.ties
+        values = np.empty(0, dtype=np.int64)
+        counts = np.empty(0, dtype=np.int64)
+        if tied_ranks.size:
+            at = np.minimum(np.searchsorted(tied_ranks, within), tied_ranks.size - 1)
+            values, counts = np.unique(within[tied_ranks[at] == within], return_counts=True)
+        marks = RankMarks(within, self.ranks.size)
+        # Copies of a repeated within rank beyond the one marked, above each value.
+        extra = np.concatenate((np.cumsum((counts - 1)[::-1])[::-1], [0]))
+
+        def part(chunk: np.ndarray) -> tuple[int, np.ndarray]:
+            above = marks.above(chunk)
+            if not values.size:
+                return above, counts
+            left = np.searchsorted(values, chunk, "left")
+            right = np.searchsorted(values, chunk, "right")
+            above += int(extra[right].sum(dtype=np.int64))
+            equal = right > left
+            return above, np.bincount(left[equal], minlength=values.size)
+
+        pairs = self.pairs.among(present) if own else self.pairs.touching(removed, present)
+        parts = [
+            part(pairs[a : a + RANK_PART_PAIRS]) for a in range(0, pairs.size, RANK_PART_PAIRS)
+        ]
+        del pairs
+        above = sum(p[0] for p in parts)
+        held = sum((p[1] for p in parts), np.zeros(values.size, dtype=np.int64))
+        if own:  # couples (pair, w) of the subset with the pair below w
+            below = above
+            multiplicity = held
+        else:  # every pair of the set below w (w's rank), less those left out
+            below = int(within.sum(dtype=np.int64)) - above
+            multiplicity = tied_counts[np.searchsorted(tied_ranks, values)] - held
+        n_within = int(within.size)
+        equal_couples = int(np.sum(counts * (counts - 1) // 2, dtype=np.int64))
+        tie_couples = int(np.sum(counts * (multiplicity - counts), dtype=np.int64))
+        s_minus = below - (n_within * (n_within - 1) // 2 - equal_couples)
+        return n_within * (n_pairs - n_within) - s_minus - tie_couples, s_minus
 
     def counter(self, present: np.ndarray | None) -> PairCounter:
         """Counts over the pairs of the ``present`` points (None: all), in rank keys."""

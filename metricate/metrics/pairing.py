@@ -258,6 +258,8 @@ class RankedPairs:
             return self._from_rank_sum(labelling, collected.rank_sum)
         if collected.ranks is not None:
             keys = collected.ranks
+            if labelling.rows is not None:
+                return self.ranks.subset_counts(labelling.rows, keys)
             keys.sort()
             counter = self.ranks.counter(labelling.rows)
             return concordance_counts(keys, counter, _pairs(labelling.n))
