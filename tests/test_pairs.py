@@ -9,14 +9,19 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.spatial.distance import pdist, squareform
 from scipy.stats import rankdata
 from sklearn.datasets import make_blobs
 
-from metricate import InvalidOptionError, PointSet
+from metricate import InvalidOptionError, PointSet, generate_training_data
+from metricate.defaults import NOISE
+from metricate.degradations.plan import VariantPlan
+from metricate.degradations.variants import build_variants
+from metricate.io.load import load_clustering
 from metricate.memory import format_size, parse_size
-from metricate.metrics import INTERNAL_METRICS, pairing
+from metricate.metrics import INTERNAL_METRICS, pairing, pointset
 from metricate.metrics.counting import PairRanks, RankMarks, sorted_runs
 from metricate.metrics.distances import (
     ComputedColumns,
@@ -145,6 +150,41 @@ def test_added_noise_is_scored_the_same_with_its_parents_sorted_distances_as_alo
     alone = PointSet(both, single_use=True).evaluate(labels)
     same_values(on_parent, alone)
     assert not math.isnan(on_parent.values()["Gamma"])
+
+
+def test_a_runs_noise_variants_extend_the_originals_sorted_distances(tmp_path, monkeypatch):
+    """In a training run, every noise variant is planned and scored as an
+    ``ExtendedTable`` of the original (its planned memory fits it: nothing streams),
+    and gets the values a point set of its own gives."""
+    X, y = make_blobs(n_samples=700, n_features=3, centers=4, random_state=3)
+    path = tmp_path / "blobs.csv"
+    columns = {"cluster_id": y, **{f"dim_{d}": X[:, d] for d in range(3)}}
+    pd.DataFrame(columns).to_csv(path, index=False)
+    built, streamed = [], []
+
+    class Spied(ExtendedTable):
+        def __init__(self, *args):
+            super().__init__(*args)
+            built.append(self.n)
+
+    class Streamed(pairing.StreamedPairs):
+        def __init__(self, *args):
+            super().__init__(*args)
+            streamed.append(1)
+
+    monkeypatch.setattr(pairing, "ExtendedTable", Spied)
+    monkeypatch.setattr(pointset, "StreamedPairs", Streamed)
+    table = generate_training_data(path, types=["noise_injection"]).to_dataframe()
+    variants, _ = build_variants(load_clustering(path), VariantPlan.parse("noise_injection"))
+    sizes = [int(np.count_nonzero(v.labels != NOISE)) for v in variants]
+    assert sorted(built) == sorted(sizes) and not streamed
+    for row, variant in zip(table.iloc[1:].to_dict("records"), variants, strict=True):
+        scored = variant.labels != NOISE
+        alone = PointSet(variant.X[scored], single_use=True).evaluate(variant.labels[scored])
+        values = alone.values()
+        for name, value in values.items():
+            assert (math.isnan(value) and math.isnan(row[name])) or value == row[name], name
+        assert not math.isnan(values["Gamma"]) and not math.isnan(values["G-plus"])
 
 
 # ---- ranks and ordering ----------------------------------------------------------------

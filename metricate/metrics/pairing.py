@@ -277,27 +277,37 @@ class OncePairs:
         self, X: np.ndarray, extends: DistanceTable | None = None, whole: bool = False
     ) -> None:
         self.table: DistanceTable | ExtendedTable
-        if (
-            whole
-            and extends is not None
-            and extends.sorted_values is not None
-            and not extends.spent
-            and extends.n < X.shape[0]
-        ):
+        if OncePairs.extends_sorted(X, extends, whole):
+            assert extends is not None
             self.table = ExtendedTable(X, extends)
         else:
             self.table = DistanceTable(X, extends=extends)
         self.columns = self.table
 
     @staticmethod
-    def bytes_needed(n: int, threads: int | None = None, extra: int = 0) -> int:
+    def bytes_needed(n: int, threads: int | None = None, extra: int = 0, added: int = 0) -> int:
         """The distances, a pass's columns on ``threads`` threads (default: the
-        budget's), and ``extra`` bytes of accumulators."""
+        budget's), and ``extra`` bytes of accumulators. ``added``: the points it adds
+        to a parent keeping its sorted distances (``ExtendedTable``: only the distances
+        to them are held, and sorted in place)."""
         columns = 20 * n * BLOCK * (threads or thread_count())
+        if added:
+            return 8 * n * added + 8 * n * BLOCK + columns + extra
         # The counts may gather the keys of up to BUCKETED_SHARE of the pairs (twice,
         # while the threads' parts are joined).
         counting = int(_pairs(n) * 16 * BUCKETED_SHARE)
         return _pairs(n) * 8 + 8 * n * BLOCK + max(columns, counting) + extra
+
+    @staticmethod
+    def extends_sorted(X: np.ndarray, parent: DistanceTable | None, whole: bool) -> bool:
+        """Whether a set of points ``X`` is scored as an ``ExtendedTable`` of ``parent``."""
+        return (
+            whole
+            and parent is not None
+            and parent.sorted_values is not None
+            and not parent.spent
+            and parent.n < X.shape[0]
+        )
 
     def rank_columns(self, wanted: Wanted) -> None:
         return None

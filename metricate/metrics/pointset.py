@@ -376,23 +376,32 @@ class PointSet:
         extra = sum(8 * lab.k * lab.n + 32 * lab.n for lab in labellings) + _MARGIN
         once = self.single_use and len(labellings) == 1
         kind: type[PairSource] = OncePairs if once else RankedPairs
-        if self.pair_memory is not None:  # the caller planned this set's memory
-            room = self.pair_memory
-            fits = kind is not StreamedPairs and kind.bytes_needed(n, threads=1) <= room
-        else:
-            room = int(self.memory_budget * PLANNED_SHARE) - resident_bytes()
-            fits = kind.bytes_needed(n, extra=extra) <= room
-        if not fits:
-            kind = StreamedPairs
         parent = None
         base = self._extends
         if base is not None and base.n <= n and np.array_equal(self._X[: base.n], base._X):
             parent = base._table()
+        whole = labellings[0].rows is None
+
+        def needed(threads: int | None, extra: int = 0) -> int:
+            if kind is not OncePairs:
+                return RankedPairs.bytes_needed(n, threads, extra)
+            extended = OncePairs.extends_sorted(self._X, parent, whole)
+            added = n - parent.n if extended and parent is not None else 0
+            return OncePairs.bytes_needed(n, threads, extra, added)
+
+        if self.pair_memory is not None:  # the caller planned this set's memory
+            room = self.pair_memory
+            fits = needed(1) <= room
+        else:
+            room = int(self.memory_budget * PLANNED_SHARE) - resident_bytes()
+            fits = needed(None, extra) <= room
+        if not fits:
+            kind = StreamedPairs
         source: PairSource
         if kind is RankedPairs:
             source = RankedPairs(self._X, parent, room, extra)
         elif kind is OncePairs:
-            source = OncePairs(self._X, parent, whole=labellings[0].rows is None)
+            source = OncePairs(self._X, parent, whole=whole)
         else:
             source = StreamedPairs(self._X)
         if isinstance(source, RankedPairs):

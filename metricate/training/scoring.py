@@ -184,7 +184,7 @@ def score_versions(
             scorer.points.release()  # nothing left extends the original's distances
             trim()
             continue
-        order, costs, limit = _schedule(group, scorer.points)
+        order, costs, limit = _schedule(group, scorer.points, group is extending)
         jobs = [(group[j], cost) for j, cost in zip(order, costs, strict=True)]
         with reused_tables():  # each finished variant's distance array serves the next
             done = bounded_map(lambda job: scorer.moved(*job), jobs, costs, limit)
@@ -203,16 +203,22 @@ def _extends(variant: Variant, points: PointSet) -> bool:
     return points.n < n <= points.large_n
 
 
-def _schedule(variants: list[Variant], points: PointSet) -> tuple[list[int], list[int], int]:
+def _schedule(
+    variants: list[Variant], points: PointSet, extending: bool = False
+) -> tuple[list[int], list[int], int]:
     """The order in which to score variants with new coordinates (the largest first),
     the bytes each one's distances take, and how many bytes of them may be held at
-    once: no more than the largest and the second smallest together (two at a time,
-    never the two largest), and what the budget leaves beside what the process holds."""
+    once: no more than the two largest together (two at a time), and what the budget
+    leaves beside what the process holds. ``extending``: the variants add points to
+    the original's, which keeps its sorted distances (each holds only its distances to
+    its added points)."""
     sizes = [int(np.count_nonzero(v.labels != NOISE)) for v in variants]
     # Two at a time means a thread each. Beside its distances a variant holds copies
     # of its coordinates (its own, centred, per cluster) while its indices are scored.
     costs = [
-        OncePairs.bytes_needed(min(size, points.large_n), threads=1)
+        OncePairs.bytes_needed(
+            min(size, points.large_n), threads=1, added=size - points.n if extending else 0
+        )
         + _MOVED_MARGIN
         + 4 * 8 * size * points.points.shape[1]
         for size in sizes
@@ -220,7 +226,7 @@ def _schedule(variants: list[Variant], points: PointSet) -> tuple[list[int], lis
     order = sorted(range(len(variants)), key=lambda i: -costs[i])
     limit = int(points.memory_budget * PLANNED_SHARE) - resident_bytes()
     if len(order) > 2:
-        limit = min(limit, costs[order[0]] + costs[order[-2]])
+        limit = min(limit, costs[order[0]] + costs[order[1]])
     return order, [costs[i] for i in order], limit
 
 
