@@ -38,7 +38,11 @@ _share = threading.local()
 
 
 def thread_count() -> int:
-    """Threads the calling code may use: the process's budget, or its share of it."""
+    """Threads the calling code may use: the process's budget, or its share of it (for
+    an item of ``bounded_map``, its share now: it grows when the others are done)."""
+    cell = getattr(_share, "cell", None)
+    if cell is not None:
+        return int(cell[0])
     return int(getattr(_share, "threads", _threads))
 
 
@@ -93,7 +97,9 @@ def bounded_map(
     first pending one that fits; one item always runs, whatever its cost).
 
     An item gets the threads free when it starts: all of them when nothing else runs and
-    no pending item could join it, an equal share otherwise.
+    no pending item could join it, an equal share otherwise. When an item ends and no
+    pending one can start, its threads go to a running item (for the work it starts
+    from then on: the last sort of the largest item, say).
     """
     budget = thread_count()
     if budget == 1 or len(items) < 2:
@@ -103,6 +109,7 @@ def bounded_map(
     gate = threading.Condition()
     pending = list(range(len(items)))
     state = {"cost": 0, "threads": 0, "running": 0}
+    shares: dict[int, list[int]] = {}  # the running items' shares, which may grow
 
     def startable() -> int | None:
         if state["running"] == 0:
@@ -128,17 +135,25 @@ def bounded_map(
                 state["cost"] += costs[index]
                 state["threads"] += share
                 state["running"] += 1
-            _share.threads = share
+                cell = shares[index] = [share]
+            _share.cell = cell
             try:
                 results[index] = function(items[index])
             except BaseException as error:  # noqa: BLE001 - re-raised in the caller
                 errors.append(error)
             finally:
-                del _share.threads
+                del _share.cell
                 with gate:
+                    del shares[index]
                     state["cost"] -= costs[index]
-                    state["threads"] -= share
+                    state["threads"] -= cell[0]
                     state["running"] -= 1
+                    if shares and (not pending or startable() is None):
+                        # Nothing can start on the freed threads: a running item takes them.
+                        free = budget - state["threads"]
+                        smallest = min(shares.values(), key=lambda c: c[0])
+                        smallest[0] += free
+                        state["threads"] += free
                     gate.notify_all()
 
     threads = [threading.Thread(target=worker) for _ in range(min(budget, len(items)))]

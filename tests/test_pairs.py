@@ -482,6 +482,37 @@ def test_bounded_map_keeps_order_and_never_runs_more_than_the_limit_allows():
         bounded_map(lambda c: (_ for _ in ()).throw(ValueError("boom")), costs, costs, 7)
 
 
+def test_bounded_map_hands_a_finished_items_threads_to_the_one_still_running():
+    """The long item starts with one of two threads; once the short one is done and
+    nothing is pending, work it starts from then on gets both, and never more than
+    the budget in all."""
+    seen: dict[str, list[int]] = {"long": [], "short": []}
+    short_done = threading.Event()
+
+    def work(name):
+        seen[name].append(thread_count())
+        if name == "short":
+            time.sleep(0.05)
+            return name
+        short_done.wait(5)
+        time.sleep(0.05)  # the handover happens as the short item's thread exits
+        seen[name].append(thread_count())
+        nested = parallel_map(lambda _: thread_count(), range(4))
+        return max(nested)
+
+    with thread_budget(2):
+        out = bounded_map(
+            lambda name: (work(name), name == "short" and short_done.set())[0],
+            ["long", "short"],
+            [2, 1],
+            limit=3,
+        )
+    assert seen == {"long": [1, 2], "short": [1]}
+    assert out == [1, "short"]  # the nested map ran on 2 threads of a share of 1 each
+    with thread_budget(1):
+        assert bounded_map(work, ["short"], [1], 1) == ["short"]
+
+
 @pytest.mark.parametrize(
     "text, size",
     [("4GB", 4 * 10**9), ("512MB", 512 * 10**6), ("1.5GiB", int(1.5 * 2**30)), (10**9, 10**9)],
