@@ -21,7 +21,7 @@ from metricate.degradations.plan import VariantPlan
 from metricate.degradations.variants import build_variants
 from metricate.io.load import load_clustering
 from metricate.memory import format_size, parse_size
-from metricate.metrics import INTERNAL_METRICS, pairing, pointset
+from metricate.metrics import INTERNAL_METRICS, counting, pairing, pointset
 from metricate.metrics.counting import PairRanks, RankMarks, sorted_runs
 from metricate.metrics.distances import (
     ComputedColumns,
@@ -243,6 +243,30 @@ def test_a_subsets_concordance_counts_from_rank_marks_are_the_definitions(kept, 
     # s+: (within, between) couples with the within distance smaller; s-: larger.
     assert s_plus == int(np.sum(between.size - np.searchsorted(between, w, "right")))
     assert s_minus == int(np.sum(np.searchsorted(between, w, "left")))
+
+
+def test_counts_are_the_same_when_too_many_pairs_tie_to_list_them(monkeypatch):
+    """A labelling of every point is counted from its within ranks' sum when the tied
+    pairs are listed, and from its within ranks one by one when too many tie; a
+    labelling sharing clusters with the batch's first gets the same counts either way
+    (the first's within ranks were once sorted in place before the others copied
+    them)."""
+    X, y = make_blobs(n_samples=400, n_features=2, centers=4, random_state=5)
+    X = np.round(X)  # many ties
+    labellings = [y, (y + 1) % 4, np.where(y == 0, 1, y)]
+    listed = PointSet(X).evaluate_many(labellings)
+    monkeypatch.setattr(counting, "TIED_PAIRS_KEPT", 0)
+    unlisted = PointSet(X).evaluate_many(labellings)
+    distances = pdist(X)
+    i, j = np.triu_indices(X.shape[0], 1)
+    for labels, a, b in zip(labellings, listed, unlisted, strict=True):
+        same_values(a, b)
+        within = labels[i] == labels[j]
+        between = np.sort(distances[~within])
+        w = distances[within]
+        s_minus = np.sum(np.searchsorted(between, w, "left"))
+        s_plus = np.sum(between.size - np.searchsorted(between, w, "right"))
+        assert b.values()["Gamma"] == pytest.approx((s_plus - s_minus) / (s_plus + s_minus))
 
 
 @pytest.mark.parametrize("part_pairs", [5_000, 300, 1 << 23])  # 16, 266 and 1 value range

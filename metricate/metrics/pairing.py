@@ -44,7 +44,6 @@ from metricate.metrics.pairstats import (
     GROUP_BYTES,
     RANKS_EACH,
     RANKS_NONE,
-    RANKS_SUM,
     Collect,
     Collected,
     Labelling,
@@ -98,6 +97,8 @@ class RankedPairs:
         self.table: DistanceTable | None = DistanceTable(X, extends=extends)
         self.columns: DistanceTable | ComputedColumns = self.table
         self._ranks: PairRanks | None = None
+        self._counts = False  # the batch being scored asks for the concordance counts
+        self._cluster_rank_sums: dict[bytes, int] = {}  # by the members' bytes
         self.room = room
         self.extra = extra
         self._finish_room = _pairs(self.n)
@@ -195,6 +196,7 @@ class RankedPairs:
         if keep_sorted and self.table is not None and self._ranks is not None:
             self.table.keep_sorted(self._ranks.ranks)
         self._ranks = None
+        self._cluster_rank_sums = {}
 
     def finish_cost(self, labelling: Labelling, collect: Collect) -> int:
         """Bytes finishing a labelling takes: its within pairs' ranks, and for a subset
@@ -244,26 +246,45 @@ class RankedPairs:
         """The distance table, while it is kept."""
         return self.table
 
+    def _by_rank_sum(self, labelling: Labelling) -> bool:
+        """Whether a labelling's counts follow from the sum of its within pairs' ranks
+        (a labelling of every point, in a set whose tied pairs are known)."""
+        return labelling.rows is None and self.ranks.tied_pairs is not None
+
     def collect(self, labelling: Labelling, wanted: Wanted) -> Collect:
-        ranks = RANKS_NONE
-        if CONCORDANCE in wanted and _counts_defined(labelling):
-            # A labelling of every point needs only the sum of its within pairs' ranks,
-            # and which tied pairs are within pairs; a subset needs each rank.
-            known_ties = self.ranks.tied_pairs is not None
-            ranks = RANKS_SUM if labelling.rows is None and known_ties else RANKS_EACH
-        return Collect(ranks=ranks)
+        """A subset needs each within pair's rank from the pass. A labelling of every
+        point needs only their sum, taken from the ranks when it is finished (its
+        within pairs alone, where the pass would read every pair of every block), and
+        which tied pairs are within pairs."""
+        self._counts = CONCORDANCE in wanted
+        each = self._counts and _counts_defined(labelling) and not self._by_rank_sum(labelling)
+        return Collect(ranks=RANKS_EACH if each else RANKS_NONE)
+
+    def _within_rank_sum(self, labelling: Labelling) -> int:
+        """The sum of the ranks of a labelling's within pairs, cluster by cluster (a
+        cluster met before, the original's say, is not summed again)."""
+        total = 0
+        for members in labelling.members:
+            key = members.tobytes()
+            found = self._cluster_rank_sums.get(key)
+            if found is None:
+                found = self.ranks.pairs.sum_among(members)
+                self._cluster_rank_sums[key] = found
+            total += found
+        return total
 
     def finish(self, labelling: Labelling, collected: Collected) -> Finished:
-        if collected.rank_sum is not None:
-            return self._from_rank_sum(labelling, collected.rank_sum)
-        if collected.ranks is not None:
-            keys = collected.ranks
-            if labelling.rows is not None:
-                return self.ranks.subset_counts(labelling.rows, keys)
-            keys.sort()
-            counter = self.ranks.counter(labelling.rows)
-            return concordance_counts(keys, counter, _pairs(labelling.n))
-        return None
+        if collected.ranks is None:
+            if self._counts and _counts_defined(labelling) and self._by_rank_sum(labelling):
+                return self._from_rank_sum(labelling, self._within_rank_sum(labelling))
+            return None
+        keys = collected.ranks
+        if labelling.rows is not None:
+            return self.ranks.subset_counts(labelling.rows, keys)
+        # A labelling of every point, where too many pairs tie to list them. Sorted in a
+        # copy: the batch's base keeps its within ranks in place for the labellings that
+        # share its clusters.
+        return concordance_counts(np.sort(keys), self.ranks.counter(None), _pairs(labelling.n))
 
 
 class OncePairs:

@@ -34,10 +34,8 @@ from metricate.parallel import bounded_map, parallel_map
 _CHUNK = 64  # members summed in sequence, then chunk sums in sequence
 _SEGMENT_CHUNKS = 16  # chunks per segment (1,024 members), segment sums in sequence
 
-# How a labelling's within-pair ranks are collected: not at all, as their sum only
-# (enough for the concordance counts of all the points when no two distances tie), or
-# one by one.
-RANKS_NONE, RANKS_SUM, RANKS_EACH = 0, 1, 2
+# How the pass collects a labelling's within-pair ranks: not at all, or one by one.
+RANKS_NONE, RANKS_EACH = 0, 2
 
 
 class Columns(Protocol):
@@ -109,12 +107,11 @@ class Labelling:
 
 @dataclass
 class Collected:
-    """What the pass gathered of one labelling's within pairs: their distances (in no
-    order), and their ranks one by one or as a sum."""
+    """What the pass gathered of one labelling's within pairs: their distances and
+    their ranks (in no order)."""
 
     values: np.ndarray | None
     ranks: np.ndarray | None
-    rank_sum: int | None
 
 
 @dataclass
@@ -165,7 +162,6 @@ class _Reductions:
         self.own_min = np.full(n, np.inf)
         self.other_min = np.full(n, np.inf)
         self.cop = np.full((n_blocks, k), np.inf)
-        self.rank_sums = np.zeros((k, n_blocks), dtype=np.int64)
         # Where each (cluster, block) writes its within pairs; cluster c's are
         # offsets[c, 0] .. offsets[c, -1].
         self.offsets = _within_offsets(labelling, n_blocks)
@@ -386,7 +382,7 @@ def _reduce_cluster(
     # Distances are never negative, and a point's own counts as 0: the largest is >= 0.
     rows.max(axis=0, out=maxs[c])
     lo, hi = np.searchsorted(members, (start, end))  # the members inside the block
-    if hi > lo and (red.gather.values or red.gather.ranks):
+    if hi > lo and (red.gather.values or red.gather.ranks == RANKS_EACH):
         _gather_within(rows, ranks, members, lo, hi, start, red, c, block)
     rows[np.arange(lo, hi), members[lo:hi] - start] = np.inf  # leave each point itself out
     rows.min(axis=0, out=mins[c])
@@ -404,8 +400,8 @@ def _gather_within(
     block: int,
 ) -> None:
     """One cluster's within pairs whose earlier point, member ``lo`` to ``hi``, lies in
-    the block: their distances (from ``rows``, the members' distances to the block),
-    their ranks, or the sum of their ranks."""
+    the block: their distances (from ``rows``, the members' distances to the block)
+    and their ranks."""
     inside = members[lo:hi] - start
     at = slice(int(red.offsets[c, block]), int(red.offsets[c, block + 1]))
     if (red.values is not None or red.ranks is not None) and at.stop > at.start:
@@ -414,11 +410,6 @@ def _gather_within(
             red.values[at] = np.take(rows[lo + 1 :], inside, axis=1)[later]
         if red.ranks is not None and ranks is not None:
             red.ranks[at] = ranks[np.ix_(members[lo + 1 :], inside)][later]
-    if red.gather.ranks and ranks is not None:
-        # The ranks from every member to the block's members: over all blocks, each
-        # within pair twice (once from each of its points), and no mask to apply.
-        member_ranks = _rows_of(ranks, members, "rank_rows")
-        red.rank_sums[c, block] = int(member_ranks[:, inside].sum(dtype=np.int64))
 
 
 def _finish(red: _Reductions, base: _Reductions | None, finish: Finish) -> PairStatistics:
@@ -428,18 +419,9 @@ def _finish(red: _Reductions, base: _Reductions | None, finish: Finish) -> PairS
     if red is not base:
         _copy_shared(red, base)
     collect = red.collect
-    rank_sum = None
-    if collect.ranks == RANKS_SUM:
-        twice = int(red.rank_sums.sum())
-        shared = red.reuse >= 0
-        if shared.any():
-            assert base is not None
-            twice += int(base.rank_sums[red.reuse[shared]].sum())
-        rank_sum = twice // 2
     collected = Collected(
         values=red.values if collect.values else None,
         ranks=red.ranks if collect.ranks == RANKS_EACH else None,
-        rank_sum=rank_sum,
     )
     if red is not base:
         red.values = red.ranks = None

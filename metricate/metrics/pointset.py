@@ -339,8 +339,9 @@ class PointSet:
         labellings = [Labelling(r.codes, r.rows, self.n) for r in requests]
         source = self._pair_source(labellings)
         ranked = source if isinstance(source, RankedPairs) else None
-        rank_columns = source.rank_columns(needs)
         collect = [source.collect(lab, needs) for lab in labellings]
+        # The ranks' columns, when the pass gathers some labelling's ranks.
+        rank_columns = source.rank_columns(needs) if any(c.ranks for c in collect) else None
         group_bytes = GROUP_BYTES
         if ranked is not None:  # the distances may go, once ranked, if that is better
             gathered = sum(
