@@ -209,7 +209,10 @@ def test_sorted_runs_orders_values_and_marks_runs_of_equal_values(values):
 
 
 @pytest.mark.parametrize("n_ranks", [1, 64, 65, 1000, 3 * (1 << 20) + 5])
-def test_rank_marks_count_the_marked_ranks_above_each_query(n_ranks):
+@pytest.mark.parametrize("spans", [False, True])  # the ranks marked in one span or several
+def test_rank_marks_count_the_marked_ranks_above_each_query(n_ranks, spans, monkeypatch):
+    if spans:
+        monkeypatch.setattr(counting, "_MARK_SPAN", 1 << 7 if n_ranks < 10_000 else 1 << 20)
     rng = np.random.default_rng(n_ranks)
     ends = np.array([0, 63, 64, n_ranks - 1])
     ends = ends[ends < n_ranks]

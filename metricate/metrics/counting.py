@@ -302,6 +302,9 @@ def concordance_counts(within: np.ndarray, counter: Counter, n_pairs: int) -> tu
     return s_plus, s_minus
 
 
+_MARK_SPAN = 1 << 26  # ranks marked at once (a multiple of 64)
+
+
 class RankMarks:
     """A labelling's within pairs' ranks, as one bit per rank of the set (a rank
     repeated is marked once), with the marks before each 64 ranks: how many
@@ -311,9 +314,20 @@ class RankMarks:
 
     def __init__(self, ranks: np.ndarray, n_ranks: int) -> None:
         n_words = -(-n_ranks // 64)
-        marked = np.zeros(n_words * 64, dtype=bool)
-        marked[ranks] = True
-        self.words = np.packbits(marked, bitorder="little").view(np.uint64)
+        self.words = np.empty(n_words, dtype=np.uint64)
+        # Marked a byte per rank first, in spans of _MARK_SPAN ranks (64 MB at most).
+        marked = np.empty(min(_MARK_SPAN, n_words * 64), dtype=bool)
+        for first in range(0, n_words * 64, _MARK_SPAN):
+            last = min(first + _MARK_SPAN, n_words * 64)
+            span = marked[: last - first]
+            span[:] = False
+            inside = (
+                ranks if n_words * 64 <= _MARK_SPAN else ranks[(ranks >= first) & (ranks < last)]
+            )
+            span[inside - first] = True
+            self.words[first // 64 : last // 64] = np.packbits(span, bitorder="little").view(
+                np.uint64
+            )
         del marked
         counts = np.bitwise_count(self.words)
         self.before = np.zeros(n_words, dtype=np.int64)
