@@ -31,6 +31,7 @@ from metricate.metrics.distances import (
 )
 from metricate.metrics.pairing import RankedPairs
 from metricate.parallel import bounded_map, parallel_map, thread_budget, thread_count
+from metricate.training import scoring
 
 DATA = Path(__file__).parent / "data"
 PAIR_BASED = [m.name for m in INTERNAL_METRICS if m.needs_pairs]
@@ -152,10 +153,13 @@ def test_added_noise_is_scored_the_same_with_its_parents_sorted_distances_as_alo
     assert not math.isnan(on_parent.values()["Gamma"])
 
 
-def test_a_runs_noise_variants_extend_the_originals_sorted_distances(tmp_path, monkeypatch):
+@pytest.mark.parametrize("fits", [True, False])
+def test_a_runs_noise_variants_extend_the_originals_sorted_distances(tmp_path, monkeypatch, fits):
     """In a training run, every noise variant is planned and scored as an
     ``ExtendedTable`` of the original (its planned memory fits it: nothing streams),
-    and gets the values a point set of its own gives."""
+    or, when the sorted copy of the original's distances does not fit, on a table of
+    its own that copies them; either way it gets the values a point set of its own
+    gives."""
     X, y = make_blobs(n_samples=700, n_features=3, centers=4, random_state=3)
     path = tmp_path / "blobs.csv"
     columns = {"cluster_id": y, **{f"dim_{d}": X[:, d] for d in range(3)}}
@@ -174,10 +178,12 @@ def test_a_runs_noise_variants_extend_the_originals_sorted_distances(tmp_path, m
 
     monkeypatch.setattr(pairing, "ExtendedTable", Spied)
     monkeypatch.setattr(pointset, "StreamedPairs", Streamed)
+    if not fits:
+        monkeypatch.setattr(scoring, "_sorted_copy_fits", lambda *_: False)
     table = generate_training_data(path, types=["noise_injection"]).to_dataframe()
     variants, _ = build_variants(load_clustering(path), VariantPlan.parse("noise_injection"))
     sizes = [int(np.count_nonzero(v.labels != NOISE)) for v in variants]
-    assert sorted(built) == sorted(sizes) and not streamed
+    assert sorted(built) == (sorted(sizes) if fits else []) and not streamed
     for row, variant in zip(table.iloc[1:].to_dict("records"), variants, strict=True):
         scored = variant.labels != NOISE
         alone = PointSet(variant.X[scored], single_use=True).evaluate(variant.labels[scored])
@@ -185,6 +191,30 @@ def test_a_runs_noise_variants_extend_the_originals_sorted_distances(tmp_path, m
         for name, value in values.items():
             assert (math.isnan(value) and math.isnan(row[name])) or value == row[name], name
         assert not math.isnan(values["Gamma"]) and not math.isnan(values["G-plus"])
+
+
+def test_the_sorted_copy_is_kept_only_when_it_fits_beside_the_largest_extension(
+    tmp_path, monkeypatch
+):
+    X, y = make_blobs(n_samples=600, n_features=3, centers=4, random_state=1)
+    path = tmp_path / "blobs.csv"
+    pd.DataFrame({"cluster_id": y, **{f"dim_{d}": X[:, d] for d in range(3)}}).to_csv(
+        path, index=False
+    )
+    clustering = load_clustering(path)
+    variants, _ = build_variants(clustering, VariantPlan.parse("noise_injection", "50pct"))
+    points = PointSet(clustering.points)
+    points.evaluate(clustering.point_labels)
+    added = variants[0]
+    planned = int(points.memory_budget * pointset.PLANNED_SHARE)
+    copy = points.distance_bytes()
+    largest = scoring._schedule([added], points, extending=True)[1][0]
+    ranks = 4 * 600 * 599 // 2
+    need = copy + largest - ranks
+    monkeypatch.setattr(scoring, "resident_bytes", lambda: planned - need)
+    assert scoring._sorted_copy_fits([added], points)
+    monkeypatch.setattr(scoring, "resident_bytes", lambda: planned - need + 1)
+    assert not scoring._sorted_copy_fits([added], points)
 
 
 # ---- ranks and ordering ----------------------------------------------------------------

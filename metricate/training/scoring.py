@@ -173,9 +173,11 @@ def score_versions(
     rest = [v for v, e in zip(moved, extends, strict=True) if not e]
     # The original's ranks go; its distances stay while added noise can extend them
     # (never above large_n: those variants have a sample of their own), in ascending
-    # order too, so the variants' counts sort only the pairs with a new point.
+    # order too when that fits beside the largest of them, so their counts sort only
+    # the pairs with a new point.
+    keep_sorted = bool(extending) and _sorted_copy_fits(extending, scorer.points)
     if scorer.points.n < scorer.points.large_n:
-        scorer.points.drop_ranks(keep_sorted=bool(extending))
+        scorer.points.drop_ranks(keep_sorted=keep_sorted)
     else:
         scorer.points.release()
     trim()
@@ -184,7 +186,9 @@ def score_versions(
             scorer.points.release()  # nothing left extends the original's distances
             trim()
             continue
-        order, costs, limit = _schedule(group, scorer.points, group is extending)
+        order, costs, limit = _schedule(
+            group, scorer.points, extending=group is extending and keep_sorted
+        )
         jobs = [(group[j], cost) for j, cost in zip(order, costs, strict=True)]
         with reused_tables():  # each finished variant's distance array serves the next
             done = bounded_map(lambda job: scorer.moved(*job), jobs, costs, limit)
@@ -201,6 +205,18 @@ def _extends(variant: Variant, points: PointSet) -> bool:
     (not on a sample), so its distances extend the original's."""
     n = int(np.count_nonzero(variant.labels != NOISE))
     return points.n < n <= points.large_n
+
+
+def _sorted_copy_fits(extending: list[Variant], points: PointSet) -> bool:
+    """Whether a sorted copy of the original's distances fits the budget beside what
+    the process holds (the ranks too, while it is made) and, once they go, beside the
+    largest variant extending them."""
+    copy = points.distance_bytes()
+    n = points.n
+    ranks = 4 * n * (n - 1) // 2
+    largest = max(_schedule(extending, points, extending=True)[1])
+    room = int(points.memory_budget * PLANNED_SHARE) - resident_bytes()
+    return copy + max(0, largest - ranks) <= room
 
 
 def _schedule(
