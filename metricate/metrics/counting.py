@@ -11,11 +11,13 @@ where c_W(t) is how often t occurs in W and m(t) among all the pairs. A counter 
 all the pairs of a point set answers the first sum and the multiplicities m; the rest
 is W's own runs. Three counters:
 
-- ``PairCounter`` over the sorted pair distances of a point set scored once, or over
-  pair ranks (``PairRanks``: how many pairs of the set have a smaller distance,
-  computed once for a point set scored many times), where the count below a key is
-  the key itself. A subset of the points (a removal variant) subtracts the pairs it
-  leaves out, or counts its own pairs when it leaves out most;
+- ``PairCounter`` over pair ranks (``PairRanks``: how many pairs of the set have a
+  smaller distance, computed once for a point set scored many times), where the count
+  below a key is the key itself. A subset of the points (a removal variant) is
+  counted by ``PairRanks.subset_counts``: the pairs it leaves out, or its own pairs
+  when it leaves out most, against its within ranks' marks (``RankMarks``);
+- ``SortedRunsCounter`` and ``BucketedPairCounter`` over the distances of a point set
+  scored once;
 - ``StreamedPairCounter``: every pair distance recomputed per question, in row blocks,
   when nothing of size n^2 may be kept.
 
@@ -45,42 +47,21 @@ TIED_PAIRS_KEPT = 1 << 21
 
 
 class PairCounter:
-    """Counts over the pairs of one set of points, in one key space.
+    """Counts over all the pairs of one set of points in rank keys: the count below a
+    key is the key itself. ``ties``: the set's repeated ranks, ascending, with their
+    multiplicities."""
 
-    ``sorted_values``: the set's pair keys, ascending (None: the keys are the set's own
-    ranks, so the count below a key is the key itself). ``ties``: its repeated keys,
-    ascending, with their multiplicities. ``removed`` (optional): the sorted keys of the
-    pairs to leave out (those touching a point removed from the set), so a subset can
-    reuse its parent's keys.
-    """
-
-    def __init__(
-        self,
-        sorted_values: np.ndarray | None,
-        ties: tuple[np.ndarray, np.ndarray],
-        removed: np.ndarray | None = None,
-    ) -> None:
-        self.sorted_values = sorted_values
+    def __init__(self, ties: tuple[np.ndarray, np.ndarray]) -> None:
         self.tied, self.tied_counts = ties
-        self.removed = removed
 
     def below(self, within: np.ndarray) -> int:
-        """The number of (pair, w) couples with the pair's key below w, over the sorted
-        keys ``within`` (which are keys of the set)."""
-        if self.sorted_values is None:
-            total = int(within.sum(dtype=np.int64))
-        else:
-            total = _couples_below(self.sorted_values, within)
-        if self.removed is not None:
-            total -= _couples_below(self.removed, within)
-        return total
+        """The number of (pair, w) couples with the pair's rank below w, over the ranks
+        ``within``."""
+        return int(within.sum(dtype=np.int64))
 
     def multiplicities(self) -> tuple[np.ndarray, np.ndarray]:
-        """The set's repeated keys and how often each occurs (pairs left out removed)."""
-        counts = self.tied_counts
-        if self.removed is not None and self.tied.size:
-            counts = counts - _occurrences(self.removed, self.tied)
-        return self.tied, counts
+        """The set's repeated ranks and how often each occurs."""
+        return self.tied, self.tied_counts
 
 
 def _couples_below(keys: np.ndarray, within: np.ndarray) -> int:
@@ -120,15 +101,6 @@ def _occurrences(sorted_values: np.ndarray, values: np.ndarray) -> np.ndarray:
     return np.searchsorted(sorted_values, values, "right") - np.searchsorted(
         sorted_values, values, "left"
     )
-
-
-def tied_values(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The values occurring more than once in a sorted array, and how often."""
-    repeat = np.flatnonzero(sorted_values[1:] == sorted_values[:-1])
-    if repeat.size == 0:
-        return np.empty(0, dtype=sorted_values.dtype), np.empty(0, dtype=np.int64)
-    values, counts = unique_sorted(sorted_values[repeat])
-    return values, counts + 1
 
 
 def unique_sorted(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -485,23 +457,9 @@ class PairRanks:
         s_minus = below - (n_within * (n_within - 1) // 2 - equal_couples)
         return n_within * (n_pairs - n_within) - s_minus - tie_couples, s_minus
 
-    def counter(self, present: np.ndarray | None) -> PairCounter:
-        """Counts over the pairs of the ``present`` points (None: all), in rank keys."""
-        n = self.layout.n
-        if present is None or present.size == n:
-            return PairCounter(None, self.ties)
-        keep = np.zeros(n, dtype=bool)
-        keep[present] = True
-        removed = np.flatnonzero(~keep)
-        n_present = present.size
-        n_removed_pairs = removed.size * n_present + removed.size * (removed.size - 1) // 2
-        if n_removed_pairs >= n_present * (n_present - 1) // 2:
-            own = self.pairs.among(present)
-            own.sort()
-            return PairCounter(own, tied_values(own))
-        out = self.pairs.touching(removed, present)
-        out.sort()
-        return PairCounter(None, self.ties, out)
+    def counter(self) -> PairCounter:
+        """Counts over all the pairs of the set, in rank keys."""
+        return PairCounter(self.ties)
 
 
 def sorted_runs(values: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -166,18 +166,8 @@ class PairArray:
 
     def sum_among(self, points: np.ndarray) -> int:
         """The sum of the values of every pair of ``points`` (ascending; integers),
-        block by block: each block's pairs with later points taken by their flat
-        positions (a 1-d take), its inner pairs from the symmetric tile."""
-        layout = self.layout
-        total = 0
-        for block, here, later in layout.split(points):
-            if later.size:
-                width = layout.n - int(layout.ends[block])
-                rows = int(layout.rect_offsets[block]) + here * width
-                total += int(np.take(self.flat, rows[:, None] + later).sum(dtype=np.int64))
-            if here.size > 1:  # the tile is symmetric with a zero diagonal
-                total += int(self.tiles[block][np.ix_(here, here)].sum(dtype=np.int64)) // 2
-        return total
+        piece by piece: nothing of the pairs' size is held."""
+        return sum(int(piece.sum(dtype=np.int64)) for piece in self._among(points))
 
     def between(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """The values of every pair (x, y), x in ``a``, y in ``b`` (ascending, disjoint)."""

@@ -284,7 +284,7 @@ class RankedPairs:
         # A labelling of every point, where too many pairs tie to list them. Sorted in a
         # copy: the batch's base keeps its within ranks in place for the labellings that
         # share its clusters.
-        return concordance_counts(np.sort(keys), self.ranks.counter(None), _pairs(labelling.n))
+        return concordance_counts(np.sort(keys), self.ranks.counter(), _pairs(labelling.n))
 
 
 class OncePairs:

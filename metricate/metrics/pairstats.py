@@ -35,7 +35,7 @@ _CHUNK = 64  # members summed in sequence, then chunk sums in sequence
 _SEGMENT_CHUNKS = 16  # chunks per segment (1,024 members), segment sums in sequence
 
 # How the pass collects a labelling's within-pair ranks: not at all, or one by one.
-RANKS_NONE, RANKS_EACH = 0, 2
+RANKS_NONE, RANKS_EACH = 0, 1
 
 
 class Columns(Protocol):
