@@ -351,7 +351,11 @@ class PairRanks:
         total = distances.size
         dtype = np.int32 if total < np.iinfo(np.int32).max else np.int64
         self.ranks = np.empty(total, dtype=dtype)
-        edges = _value_edges(distances, max(1, -(-total // part_pairs)))
+        n_parts = max(1, -(-total // part_pairs))
+        if n_parts > 1:  # as many parts on each thread (7 parts on 2 threads leave one idle)
+            threads = max(1, thread_count())
+            n_parts = -(-n_parts // threads) * threads
+        edges = _value_edges(distances, n_parts)
         part = _part_of(distances, edges)
         bases = np.concatenate(([0], np.cumsum(np.bincount(part, minlength=edges.size + 1))))
         parts = parallel_map(
