@@ -238,6 +238,26 @@ def test_sorted_runs_orders_values_and_marks_runs_of_equal_values(values):
     assert np.array_equal(first, np.concatenate(([True], ordered[1:] != ordered[:-1])))
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize(
+    ("keys", "within"),
+    [
+        (np.round(np.random.default_rng(4).random(300_000) * 50, 1), np.arange(-1.0, 52.0, 0.05)),
+        (np.random.default_rng(5).random(1000), np.random.default_rng(6).random(400_000)),
+        (np.full(10, 2.0), np.array([1.0, 2.0, 2.0, 3.0])),  # queries at the last key
+        (np.empty(0), np.array([1.0])),
+        (np.array([1.0]), np.empty(0)),
+    ],
+)
+def test_both_sides_counts_are_numpys_left_and_right_searches(keys, within, threads):
+    keys, within = np.sort(keys), np.sort(within)
+    with thread_budget(threads):
+        got = counting._couples(keys, within)
+    left = int(np.searchsorted(keys, within, "left").sum())
+    right = int(np.searchsorted(keys, within, "right").sum())
+    assert got == (left, right)  # (#{k < w}, #{k <= w}), whichever array is searched
+
+
 @pytest.mark.parametrize("n_ranks", [1, 64, 65, 1000, 3 * (1 << 20) + 5])
 @pytest.mark.parametrize("spans", [False, True])  # the ranks marked in one span or several
 def test_rank_marks_count_the_marked_ranks_above_each_query(n_ranks, spans, monkeypatch):
