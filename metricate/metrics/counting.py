@@ -52,14 +52,13 @@ class PairCounter:
     def __init__(self, ties: tuple[np.ndarray, np.ndarray]) -> None:
         self.tied, self.tied_counts = ties
 
-    def below(self, within: np.ndarray) -> int:
-        """The number of (pair, w) couples with the pair's rank below w, over the ranks
-        ``within``."""
-        return int(within.sum(dtype=np.int64))
-
-    def multiplicities(self) -> tuple[np.ndarray, np.ndarray]:
-        """The set's repeated ranks and how often each occurs."""
-        return self.tied, self.tied_counts
+    def count(self, within: np.ndarray) -> tuple[int, int]:
+        """As ``StreamedPairCounter.count``, for sorted within ranks."""
+        tie_couples = 0
+        if self.tied.size:
+            in_within = _occurrences(within, self.tied)
+            tie_couples = int(np.sum(in_within * (self.tied_counts - in_within), dtype=np.int64))
+        return int(within.sum(dtype=np.int64)), tie_couples
 
 
 def _couples(keys: np.ndarray, within: np.ndarray) -> tuple[int, int]:
@@ -265,15 +264,7 @@ def concordance_counts(within: np.ndarray, counter: Counter, n_pairs: int) -> tu
     """(s+, s-) of a labelling from its within-pair keys, sorted, and a counter over all
     its pairs (see the module's docstring)."""
     n_within = int(within.size)
-    if isinstance(counter, StreamedPairCounter | SortedRunsCounter | BucketedPairCounter):
-        below, tie_couples = counter.count(within)
-    else:
-        below = counter.below(within)
-        tied, multiplicity = counter.multiplicities()
-        tie_couples = 0
-        if tied.size:
-            in_within = _occurrences(within, tied)
-            tie_couples = int(np.sum(in_within * (multiplicity - in_within), dtype=np.int64))
+    below, tie_couples = counter.count(within)
     # Within pairs below each within pair: all ordered couples but those of equal keys.
     repeats = _repeats(within)
     equal_couples = int(np.sum((repeats + 1) * repeats // 2, dtype=np.int64))
