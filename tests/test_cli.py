@@ -99,3 +99,13 @@ def test_the_command_asks_for_no_huge_pages_unless_told_to(setting, expected):
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, env=env
     )
     assert done.stdout.strip() == expected, done.stderr
+
+
+@pytest.mark.parametrize("package", ["producer.cli", "worker"])
+def test_the_command_and_the_workers_switch_threads_every_millisecond(package):
+    # Python's default is 5 ms; see shared/process.py for why 1 ms.
+    probe = f"import sys, {package}\nprint(sys.getswitchinterval())"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert float(done.stdout.strip()) == pytest.approx(0.001), done.stderr
