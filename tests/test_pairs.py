@@ -342,6 +342,20 @@ def test_pair_ranks_count_the_pairs_below_each_pair(part_pairs):
     assert np.array_equal(np.bincount(tie), counts[tied])
 
 
+@pytest.mark.parametrize("part_pairs", [5_000, 1 << 23])
+def test_pair_ranks_without_ties_are_each_pairs_place_in_order(part_pairs):
+    X = np.random.default_rng(3).normal(size=(300, 5))  # no two distances agree
+    table = DistanceTable(X)
+    assert np.unique(table.values).size == table.values.size
+    ranks = PairRanks(table.layout, table.values, part_pairs)
+    expected = np.empty(table.values.size, dtype=np.int64)
+    expected[np.argsort(table.values)] = np.arange(table.values.size)
+    assert np.array_equal(ranks.ranks, expected)
+    assert ranks.ties[0].size == ranks.ties[1].size == 0
+    assert ranks.tied_pairs is not None
+    assert all(part.size == 0 for part in ranks.tied_pairs)
+
+
 # ---- values ----------------------------------------------------------------------------
 
 

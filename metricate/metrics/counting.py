@@ -377,18 +377,24 @@ class PairRanks:
         if where.size == 0:
             return none, none, none, none
         where, first = sorted_runs(distances, where)
-        # Each pair's rank: the position of the first pair with its distance.
-        starts = np.flatnonzero(first)
-        del first
-        counts = np.diff(np.append(starts, where.size))
-        self.ranks[where] = np.repeat((base + starts).astype(self.ranks.dtype), counts)
-        repeated = counts > 1
-        tied = counts[repeated].astype(np.int64)
-        tied_ranks = (base + starts[repeated]).astype(np.int64)
+        # Each pair's rank: the position of the first pair with its distance (in order,
+        # the running maximum of the run starts' positions).
+        ranked = np.arange(base, base + where.size, dtype=self.ranks.dtype)
+        if first.all():  # no two distances of the range agree (the common case)
+            self.ranks[where] = ranked
+            return none, none, none, none
+        np.multiply(ranked, first, out=ranked)  # first[0] is True: the maximum starts there
+        np.maximum.accumulate(ranked, out=ranked)
+        self.ranks[where] = ranked
+        del ranked
+        # The pairs in a tie: a run's later pairs, and the first pair of a run of several.
+        in_tie = ~first
+        in_tie[:-1] |= in_tie[1:]
+        tie = np.cumsum(first[in_tie]) - 1  # each tied pair's run, numbered in order
+        tied = np.bincount(tie)
+        tied_ranks = base + np.flatnonzero(first & in_tie)
         if tied.sum() > TIED_PAIRS_KEPT:
             return tied_ranks, tied, none, none
-        in_tie = np.repeat(repeated, counts)
-        tie = np.repeat(np.arange(tied.size), tied)
         return tied_ranks, tied, where[in_tie], tie
 
     def _tile(self, block: int) -> np.ndarray:
@@ -478,14 +484,16 @@ def sorted_runs(values: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, 
     if positions.size < 2:
         return positions, np.ones(positions.size, dtype=bool)
     position_bits = int(positions.max()).bit_length()
-    bits = values[positions].view(np.uint64)
-    low = bits.min()
-    span = int(bits.max() - low)
+    keys = values[positions].view(np.uint64)  # a new array: the keys are made in it
+    low = keys.min()
+    span = int(keys.max() - low)
     shift = max(0, span.bit_length() - (64 - position_bits))
-    keys = (bits - low) >> np.uint64(shift)
-    del bits
+    keys -= low
+    keys >>= np.uint64(shift)
     keys <<= np.uint64(position_bits)
-    keys |= positions.astype(np.uint64)
+    # Positions are never negative: their int64 bits are their uint64 bits.
+    as_unsigned = positions.view if positions.dtype == np.int64 else positions.astype
+    keys |= as_unsigned(np.uint64)
     del positions
     keys.sort()
     high = keys >> np.uint64(position_bits)
