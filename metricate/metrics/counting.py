@@ -274,6 +274,8 @@ def concordance_counts(within: np.ndarray, counter: Counter, n_pairs: int) -> tu
 
 
 _MARK_SPAN = 1 << 26  # ranks marked at once (a multiple of 64)
+# Bits 0..b of a word, for each b: (2 << b) - 1, all ones for b = 63 (2 << 63 wraps to 0).
+_LOW_BITS = (np.uint64(2) << np.arange(64, dtype=np.uint64)) - np.uint64(1)
 
 
 class RankMarks:
@@ -311,13 +313,11 @@ class RankMarks:
 
         def part(start: int) -> int:
             chunk = queries[start : start + _CHUNK_STEP]
-            word = chunk >> 6
-            # Bits 0..b of a word: (2 << b) - 1, all ones for b = 63 (2 << 63 wraps to 0).
-            mask = np.left_shift(np.uint64(2), (chunk & 63).astype(np.uint64))
-            mask -= np.uint64(1)
-            np.bitwise_and(mask, self.words[word], out=mask)
+            word = np.right_shift(chunk, 6, dtype=np.intp)  # indexes both arrays as it is
+            mask = _LOW_BITS.take(np.bitwise_and(chunk, 63))
+            np.bitwise_and(mask, self.words.take(word), out=mask)
             at_or_below = int(np.bitwise_count(mask).sum(dtype=np.int64))
-            at_or_below += int(self.before[word].sum(dtype=np.int64))
+            at_or_below += int(self.before.take(word).sum(dtype=np.int64))
             return chunk.size * self.size - at_or_below
 
         return sum(parallel_map(part, range(0, queries.size, _CHUNK_STEP)))
