@@ -24,6 +24,7 @@ from metricate.memory import format_size, parse_size
 from metricate.metrics import INTERNAL_METRICS, counting, pairing, pointset
 from metricate.metrics.counting import PairRanks, RankMarks, sorted_runs
 from metricate.metrics.distances import (
+    BLOCK,
     ComputedColumns,
     DistanceTable,
     ExtendedTable,
@@ -47,7 +48,7 @@ def same_values(a, b):
 # ---- the layout of the pairs ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("n", [2, 3, 255, 256, 257, 700])
+@pytest.mark.parametrize("n", [2, 3, BLOCK - 1, BLOCK, BLOCK + 1, 2 * BLOCK + 188])
 def test_every_pair_has_one_position_and_the_table_holds_its_pdist_distance(n):
     X = np.random.default_rng(n).normal(size=(n, 3))
     layout = PairLayout(n)
@@ -67,12 +68,12 @@ def test_every_pair_has_one_position_and_the_table_holds_its_pdist_distance(n):
 
 
 def test_pairs_among_and_between_sets_of_points_are_gathered_exactly():
-    n = 600
+    n = 2 * BLOCK + 88  # three blocks
     X = np.random.default_rng(1).normal(size=(n, 4))
     table = DistanceTable(X)
     square = squareform(pdist(X))
     rng = np.random.default_rng(2)
-    points = np.sort(rng.choice(n, 250, replace=False))
+    points = np.sort(rng.choice(n, 2 * n // 5, replace=False))
     upper = np.triu_indices(points.size, 1)
     expected = square[np.ix_(points, points)][upper]
     assert np.array_equal(np.sort(table.among(points)), np.sort(expected))
@@ -91,7 +92,17 @@ def test_noise_points_extend_the_originals_distances_without_recomputing_them():
     assert np.array_equal(extended.values, DistanceTable(np.vstack((X, added))).values)
 
 
-@pytest.mark.parametrize(("n", "m"), [(600, 150), (512, 300), (700, 1), (300, 600), (256, 256)])
+@pytest.mark.parametrize(
+    ("n", "m"),
+    [
+        (BLOCK + 88, 150),  # the parent ends inside a block
+        (2 * BLOCK, 300),  # at the end of one
+        (2 * BLOCK + 188, BLOCK),
+        (700, 1),
+        (300, 600),
+        (BLOCK // 2, BLOCK // 2),
+    ],
+)
 def test_a_table_of_added_points_gives_the_full_tables_columns_and_pairs(n, m):
     """``ExtendedTable`` holds only the pairs with an added point: its columns are a
     full table's bit for bit (blocks straddling the parent's end included), and what it
