@@ -13,6 +13,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +24,7 @@ from click.testing import CliRunner
 from sklearn.datasets import load_iris, make_blobs
 
 import metricate.degradations.files as degradation_files
+import metricate.degradations.variants as variants_module
 from metricate import InvalidOptionError, PointSet, load_clustering
 from metricate.degradations import (
     DEFAULT_LEVELS,
@@ -35,7 +38,9 @@ from metricate.degradations import (
     parse_levels,
     write_variant_csv,
 )
+from metricate.degradations.registry import DEGRADATIONS_BY_NAME
 from metricate.io.load import Clustering
+from metricate.parallel import thread_budget
 from metricate.training.scoring import scoring_input
 from producer.commands.degrade import degrade as degrade_command
 from producer.display import print_degradation_registry
@@ -964,3 +969,30 @@ def test_list_degradations_prints_name_category_changes_description(capsys):
     assert lines[0].split() == ["#", "name", "category", "changes", "description"]
     assert len(lines) == 19
     assert lines[5].split()[:5] == ["5", "merge_nearest", "cluster", "structure", "labels"]
+
+
+@pytest.mark.parametrize("threaded_min", [0, 10**9])  # on the threads, then on one
+def test_variants_are_the_same_on_one_thread_or_two(built, monkeypatch, threaded_min):
+    """Each type draws from its own generator: which thread degrades it, and whether
+    the types run on threads at all (only from THREADED_MIN points), changes nothing."""
+    clustering, expected, warnings = built["blobs_columns"]
+    monkeypatch.setattr(variants_module, "THREADED_MIN", threaded_min)
+    ran_on: set[str] = set()
+    kind = DEGRADATIONS_BY_NAME["merge_random"]
+
+    def merge_random(*args):
+        ran_on.add(threading.current_thread().name)
+        return kind.function(*args)
+
+    monkeypatch.setitem(DEGRADATIONS_BY_NAME, kind.name, replace(kind, function=merge_random))
+    with thread_budget(2):
+        again, warnings_again = build_variants(clustering)
+    assert (threading.main_thread().name in ran_on) == (threaded_min > 0)
+    assert warnings_again == warnings
+    assert [v.name for v in again] == list(expected)
+    for variant in again:
+        before = expected[variant.name]
+        assert np.array_equal(variant.labels, before.labels)
+        assert (variant.X is None) == (before.X is None)
+        if variant.X is not None:
+            assert np.array_equal(variant.X, before.X)
