@@ -31,9 +31,10 @@ from scipy.spatial.distance import cdist
 
 from metricate.parallel import parallel_map, thread_count
 
-# Points per block. A pass reduces each column row by row (a numpy call per row of a
-# cluster): rows of 512 halve the calls of 256 and their per-call costs, for columns of
-# 40 MB at 10,000 points; a 10,000-point generate ran 7% faster, and 1,024 no faster.
+# Points per block. A pass handles each block's labellings and clusters with a few numpy
+# calls each, and the reductions make one inner-loop call per row: blocks of 512 halve
+# both counts of 256, for columns of 40 MB at 10,000 points. A 10,000-point generate ran
+# 7% faster; 1,024 was no faster.
 BLOCK = 512
 
 
