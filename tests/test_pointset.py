@@ -336,3 +336,34 @@ def test_a_single_use_set_scored_twice_gives_bit_identical_values():
     same_values(once.evaluate(y), PointSet(X).evaluate(y))
     other = np.roll(y, 5)
     same_values(once.evaluate(other), PointSet(X).evaluate(other))
+
+
+@pytest.mark.parametrize("threaded_min", [0, 10**9])  # on the threads, then on one
+def test_a_batch_is_scored_alike_on_one_thread_or_two(monkeypatch, threaded_min):
+    """Below THREADED_SCORING_MIN coordinates a batch's labellings are scored on the
+    calling thread; above it on the budget's threads. The values are the same."""
+    import threading
+
+    from metricate.metrics import pointset as pointset_module
+    from metricate.parallel import thread_budget
+
+    X, y = blobs(300, d=5)
+    rng = np.random.default_rng(3)
+    labellings = [y, rng.permutation(y), np.where(y == 3, 2, y)]
+    with thread_budget(1):
+        expected = PointSet(X).evaluate_many(labellings)
+    monkeypatch.setattr(pointset_module, "THREADED_SCORING_MIN", threaded_min)
+    ran_on: set[str] = set()
+    evaluate = pointset_module._evaluate
+
+    def recorded(*args):
+        ran_on.add(threading.current_thread().name)
+        return evaluate(*args)
+
+    monkeypatch.setattr(pointset_module, "_evaluate", recorded)
+    with thread_budget(2):
+        results = PointSet(X).evaluate_many(labellings)
+    on_main = {threading.main_thread().name}
+    assert ran_on == on_main if threaded_min else ran_on and not ran_on & on_main
+    for got, want in zip(results, expected, strict=True):
+        same_values(got, want)
