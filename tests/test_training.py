@@ -24,6 +24,7 @@ from metricate.training import (
     process_file,
     read_audit,
 )
+from metricate.training.normalize import percentile_rank
 from metricate.training.reference import MAX_KNOTS, build_reference
 from producer.cli import cli
 
@@ -200,9 +201,10 @@ def test_normalize_exact_percentile_ranks_with_ties_and_direction():
             "Silhouette": [0.1, 0.5, 0.5, np.nan, 0.9],
             "Davies-Bouldin": [3.0, 1.0, 2.0, 2.0, np.nan],
             "SSE": [np.nan, 7.0, np.nan, np.nan, np.nan],
+            "Dunn Index": [np.nan] * 5,
         }
     )
-    out = normalize_metrics(df, ["Silhouette", "Davies-Bouldin", "SSE"])
+    out = normalize_metrics(df, ["Silhouette", "Davies-Bouldin", "SSE", "Dunn Index"])
     # Silhouette ranks 1, 2.5, 2.5, -, 4 of m = 4 -> (r - 1) / 3
     assert out["Silhouette_norm"].tolist()[:3] == [0.0, 0.5, 0.5]
     assert np.isnan(out["Silhouette_norm"][3]) and out["Silhouette_norm"][4] == 1.0
@@ -210,6 +212,13 @@ def test_normalize_exact_percentile_ranks_with_ties_and_direction():
     assert out["Davies-Bouldin_norm"].tolist()[:4] == [0.0, 1.0, 0.5, 0.5]
     # one value -> 0.5
     assert out["SSE_norm"][1] == 0.5 and out["SSE_norm"].isna().sum() == 4
+    # no value -> none
+    assert out["Dunn Index_norm"].isna().all()
+    # every column as ranked alone
+    for name in ["Silhouette", "Davies-Bouldin", "SSE", "Dunn Index"]:
+        higher = METRICS_BY_NAME[name].direction == "higher"
+        alone = percentile_rank(df[name], higher)
+        assert alone.equals(out[f"{name}_norm"].rename(name))
 
 
 def test_normalization_ranks_each_row_among_every_file_of_the_run(tmp_path):

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from metricate.options import GenerationOptions
@@ -32,7 +33,7 @@ def assemble_result(
     clock = time.perf_counter()
     ordered = sorted(outcomes, key=lambda o: o.file)
     records = [r for o in ordered for r in o.records]
-    raw = TrainingDataResult(records).to_dataframe()[list(METRIC_COLUMNS)]
+    raw = pd.DataFrame.from_records(records, columns=list(METRIC_COLUMNS)).astype(np.float64)
     _add_normalized(records, raw)
     finished = datetime.now(UTC).isoformat(timespec="seconds")
     metadata: dict[str, Any] = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +18,21 @@ def percentile_rank(values: pd.Series, higher_is_better: bool) -> pd.Series:
     """(rank - 1) / (m - 1) over the m non-missing values, average rank for ties,
     inverted for lower-is-better metrics so 1 is always best. One value -> 0.5;
     missing values stay missing."""
-    present = values.notna()
-    m = int(present.sum())
-    out = pd.Series(np.nan, index=values.index, dtype="float64")
-    if m == 1:
-        out[present] = 0.5
-    elif m > 1:
-        ranks = values[present].rank(method="average").to_numpy(dtype=np.float64)
+    ranked = percentile_ranks(values.to_frame(), [higher_is_better])
+    return ranked.iloc[:, 0]
+
+
+def percentile_ranks(values: pd.DataFrame, higher_is_better: Sequence[bool]) -> pd.DataFrame:
+    """``percentile_rank`` of every column of a numeric frame at once (one rank call for
+    the whole frame: a run's 32 indices in a few milliseconds)."""
+    ranks = values.rank(method="average").to_numpy(dtype=np.float64)  # missing stay NaN
+    m = values.notna().to_numpy().sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):  # m = 1 (set below) or 0
         scaled = (ranks - 1.0) / (m - 1)
-        out[present] = scaled if higher_is_better else 1.0 - scaled
-    return out
+    scaled = np.where(np.asarray(higher_is_better, dtype=bool), scaled, 1.0 - scaled)
+    lone = m == 1
+    scaled[:, lone] = np.where(np.isnan(ranks[:, lone]), np.nan, 0.5)
+    return pd.DataFrame(scaled, index=values.index, columns=values.columns)
 
 
 def normalize_metrics(
@@ -48,15 +53,20 @@ def normalize_metrics(
     if metric_cols is None:
         metric_cols = [m.name for m in INTERNAL_METRICS if m.name in df.columns]
     stored = None if reference is None else load_reference(reference)
-    out = df.copy()
-    for name in metric_cols:
+    names = list(metric_cols)
+    for name in names:
         if name not in METRICS_BY_NAME:
             raise InvalidOptionError(f"unknown metric column {name!r}")
         if name not in df.columns:
             raise InvalidOptionError(f"metric column {name!r} is not in the table")
-        if stored is not None:
-            out[f"{name}_norm"] = normalize_against(df[name], name, stored)
-            continue
-        higher = METRICS_BY_NAME[name].direction == "higher"
-        out[f"{name}_norm"] = percentile_rank(pd.to_numeric(df[name], errors="coerce"), higher)
+    if stored is not None:
+        normed = {f"{n}_norm": normalize_against(df[n], n, stored) for n in names}
+    else:
+        raw = pd.DataFrame({n: pd.to_numeric(df[n], errors="coerce") for n in names})
+        higher = [METRICS_BY_NAME[n].direction == "higher" for n in names]
+        ranked = percentile_ranks(raw.astype(np.float64), higher)
+        normed = {f"{n}_norm": ranked[n].to_numpy() for n in names}
+    out = df.copy()
+    for column, values in normed.items():
+        out[column] = values
     return out
