@@ -31,7 +31,7 @@ import numpy as np
 from scipy.spatial.distance import cdist
 
 from metricate.memory import trim
-from metricate.metrics.distances import PairArray, PairLayout, sort_in_runs
+from metricate.metrics.distances import PairArray, PairLayout, sort_in_runs, triangle_positions
 from metricate.parallel import parallel_map, thread_count
 
 _STREAM_ROW_BLOCK = 256
@@ -401,9 +401,10 @@ class PairRanks:
         """The ranks of block ``block``'s inner pairs as a symmetric square."""
         size = int(self.layout.sizes[block])
         tile = np.zeros((size, size), dtype=self.ranks.dtype)
-        upper = np.triu_indices(size, 1)
-        tile[upper] = self.layout.triangle(self.ranks, block)
-        tile.T[upper] = tile[upper]
+        upper, lower = triangle_positions(size)
+        triangle = self.layout.triangle(self.ranks, block)
+        np.put(tile, upper, triangle)
+        np.put(tile, lower, triangle)
         return tile
 
     @property
