@@ -249,6 +249,9 @@ def test_sorted_runs_orders_values_and_marks_runs_of_equal_values(values):
     assert np.array_equal(first, np.concatenate(([True], ordered[1:] != ordered[:-1])))
 
 
+_DISTINCT = np.random.default_rng(7).random(200_000)
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize(
     ("keys", "within"),
@@ -256,6 +259,13 @@ def test_sorted_runs_orders_values_and_marks_runs_of_equal_values(values):
         (np.round(np.random.default_rng(4).random(300_000) * 50, 1), np.arange(-1.0, 52.0, 0.05)),
         (np.random.default_rng(5).random(1000), np.random.default_rng(6).random(400_000)),
         (np.full(10, 2.0), np.array([1.0, 2.0, 2.0, 3.0])),  # queries at the last key
+        # Queries among the keys (a labelling's within pairs among all pairs): most equal
+        # one key, some two (keys repeated), the largest key too.
+        (
+            np.concatenate((_DISTINCT, _DISTINCT[:1000])),
+            np.concatenate((_DISTINCT[::3], [_DISTINCT.max()])),
+        ),
+        (np.array([1.0, 2.0, 3.0]), np.array([3.0])),  # equal to the last key only
         (np.empty(0), np.array([1.0])),
         (np.array([1.0]), np.empty(0)),
     ],

@@ -91,9 +91,17 @@ def _search_sums(sorted_values: np.ndarray, queries: np.ndarray) -> tuple[int, i
         equal = sorted_values[np.minimum(left, last)] == chunk
         if not equal.any():
             return left_sum, left_sum
-        tied = chunk[equal]
-        extra = np.searchsorted(sorted_values, tied, "right") - left[equal]
-        return left_sum, left_sum + int(extra.sum(dtype=np.int64))
+        # A query equal to the value at its left position is usually equal to that one
+        # alone (a pair's own distance among the sorted ones): only those equal to the
+        # next value too are searched again.
+        tied, first = chunk[equal], left[equal]
+        more = first < last
+        more[more] = sorted_values[first[more] + 1] == tied[more]
+        right_sum = left_sum + tied.size
+        if more.any():
+            again = np.searchsorted(sorted_values, tied[more], "right") - first[more] - 1
+            right_sum += int(again.sum(dtype=np.int64))
+        return left_sum, right_sum
 
     parts = parallel_map(sums, range(0, queries.size, step))
     return sum(p[0] for p in parts), sum(p[1] for p in parts)
