@@ -11,6 +11,7 @@ import click
 import pytest
 
 from producer.cli import COMMANDS, cli
+from shared.process import AVX512_TARGETS, numpy_settings, slow_compress_store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -99,6 +100,83 @@ def test_the_command_asks_for_no_huge_pages_unless_told_to(setting, expected):
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, env=env
     )
     assert done.stdout.strip() == expected, done.stderr
+
+
+def _cpuinfo(vendor: str, family: int, flags: str) -> str:
+    """Two processors' lines as Linux prints them."""
+    one = (
+        f"processor\t: {{n}}\nvendor_id\t: {vendor}\ncpu family\t: {family}\n"
+        f"model\t\t: 17\nflags\t\t: fpu sse2 {flags} avx2\n\n"
+    )
+    return one.format(n=0) + one.format(n=1)
+
+
+ZEN4 = _cpuinfo("AuthenticAMD", 25, "avx512f avx512dq avx512bw")
+
+
+@pytest.mark.parametrize(
+    ("cpuinfo", "slow"),
+    [
+        (ZEN4, True),
+        (_cpuinfo("AuthenticAMD", 25, "fma"), False),  # Zen 3: no AVX-512
+        (_cpuinfo("AuthenticAMD", 26, "avx512f"), False),  # Zen 5
+        (_cpuinfo("AuthenticAMD", 23, "fma"), False),  # Zen 2
+        (_cpuinfo("GenuineIntel", 6, "avx512f avx512_fp16"), False),
+        ("", False),  # no /proc/cpuinfo
+        # A second processor's lines do not count for the first's.
+        ("vendor_id\t: AuthenticAMD\ncpu family\t: 25\n\nflags\t\t: avx512f\n", False),
+    ],
+)
+def test_zen4_is_told_from_the_first_processors_lines(cpuinfo, slow):
+    assert slow_compress_store(cpuinfo) is slow
+
+
+def test_numpy_settings_turn_off_avx512_on_zen4_unless_the_variable_is_set():
+    assert numpy_settings({}, ZEN4) == {
+        "NUMPY_MADVISE_HUGEPAGE": "0",
+        "NPY_DISABLE_CPU_FEATURES": AVX512_TARGETS,
+    }
+    assert numpy_settings({}, _cpuinfo("GenuineIntel", 6, "avx512f")) == {
+        "NUMPY_MADVISE_HUGEPAGE": "0"
+    }
+    # Set, even empty (keep every path), the user's value stands.
+    assert (
+        numpy_settings({"NPY_DISABLE_CPU_FEATURES": "", "NUMPY_MADVISE_HUGEPAGE": "1"}, ZEN4) == {}
+    )
+    # Both numpy naming schemes: 2.4's target and the earlier one.
+    assert {"X86_V4", "AVX512F", "AVX512_SKX"} <= set(AVX512_TARGETS.split())
+
+
+@pytest.mark.parametrize("package", ["producer.cli", "worker"])
+@pytest.mark.parametrize("setting", [None, ""])
+def test_numpy_runs_its_avx512_code_unless_the_processor_is_zen4(package, setting):
+    # On this machine, whatever it is: the processor's AVX-512 paths are on in a command
+    # or worker process unless it is a Zen 4; an empty variable keeps them on there too.
+    env = {k: v for k, v in os.environ.items() if k != "NPY_DISABLE_CPU_FEATURES"}
+    if setting is not None:
+        env["NPY_DISABLE_CPU_FEATURES"] = setting
+    probe = (
+        f"import {package}, numpy, os\n"
+        "from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__\n"
+        "on = [f for f in __cpu_dispatch__ if __cpu_features__[f]]\n"
+        "avx512 = any(f == 'X86_V4' or f.startswith('AVX512') for f in on)\n"
+        "print(avx512, repr(os.environ.get('NPY_DISABLE_CPU_FEATURES')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-W", "error::ImportWarning", "-c", probe],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 0 and not done.stderr, done.stderr
+    avx512, variable = done.stdout.split(maxsplit=1)
+    has_avx512 = "avx512f" in Path("/proc/cpuinfo").read_text().split()
+    zen4 = slow_compress_store(Path("/proc/cpuinfo").read_text())
+    turned_off = zen4 and setting is None
+    assert avx512 == str(has_avx512 and not turned_off)
+    assert variable.strip() == repr(AVX512_TARGETS if turned_off else setting)
 
 
 @pytest.mark.parametrize("package", ["producer.cli", "worker"])
