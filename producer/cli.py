@@ -5,6 +5,7 @@ Errors are one line on stderr and a non-zero exit, never a traceback.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import sys
@@ -99,7 +100,14 @@ def cli() -> None:
 
 
 def main() -> None:
-    cli()
+    try:
+        cli()
+    finally:
+        # At exit the interpreter's last garbage collections walk, and free one by one,
+        # the hundreds of thousands of objects the libraries made (pandas, scipy,
+        # pyarrow): 0.15 s of a 1.4 s run. Frozen, they are left to the system, which
+        # takes the whole process back at once; exit handlers still run.
+        gc.freeze()
 
 
 if __name__ == "__main__":

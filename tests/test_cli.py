@@ -187,3 +187,20 @@ def test_the_command_and_the_workers_switch_threads_every_millisecond(package):
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert float(done.stdout.strip()) == pytest.approx(0.001), done.stderr
+
+
+def test_the_command_leaves_its_objects_to_the_system_at_exit():
+    # Frozen objects are skipped by the interpreter's garbage collections at exit (the
+    # system frees the process at once); exit handlers still run.
+    probe = (
+        "import atexit, gc, sys\n"
+        "from producer.cli import main\n"
+        "atexit.register(lambda: print('handlers ran', gc.get_freeze_count() > 1000))\n"
+        "sys.argv = ['metricate', 'list', 'metrics']\n"
+        "main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "handlers ran True"
