@@ -81,9 +81,10 @@ def numpy_settings(environ: Mapping[str, str], cpuinfo: str) -> dict[str, str]:
 def prepare_process() -> None:
     """Apply the settings above to this process (numpy's only before it is imported)."""
     if "numpy" not in sys.modules:
-        os.environ.update(numpy_settings(os.environ, _cpuinfo()))
-        # numpy's warning of the target names this version does not know
-        warnings.filterwarnings(
-            "ignore", f"During parsing environment variable: '{CPU_FEATURES_ENV}'"
-        )
+        settings = numpy_settings(os.environ, _cpuinfo())
+        os.environ.update(settings)
+        if CPU_FEATURES_ENV in settings:  # numpy's warning of the names it does not know
+            warnings.filterwarnings(
+                "ignore", f"During parsing environment variable: '{CPU_FEATURES_ENV}'"
+            )
     sys.setswitchinterval(SWITCH_INTERVAL)
