@@ -367,3 +367,123 @@ def test_a_batch_is_scored_alike_on_one_thread_or_two(monkeypatch, threaded_min)
     assert ran_on == on_main if threaded_min else ran_on and not ran_on & on_main
     for got, want in zip(results, expected, strict=True):
         same_values(got, want)
+
+
+# ---- distances started while the labellings are prepared -----------------------------
+
+
+def test_a_started_table_holds_the_same_distances_bit_for_bit():
+    from metricate.metrics.distances import DistanceTable, StartedTable
+    from metricate.parallel import thread_budget
+
+    X, _ = blobs(1_300, d=6, k=5)  # three blocks
+    at_once = DistanceTable(X)
+    with thread_budget(2):
+        for wait in (False, True):  # the caller helps at once, or finds all done
+            started = StartedTable(X)
+            if wait:
+                for thread in started._threads:
+                    thread.join()
+            table = started.result()
+            assert np.array_equal(table.values, at_once.values)
+            tiles = zip(table.tiles, at_once.tiles, strict=True)
+            assert all(np.array_equal(a, b) for a, b in tiles)
+
+
+def test_a_started_table_keeps_a_thread_of_the_budget_for_the_caller(monkeypatch):
+    import threading
+    import time
+
+    from metricate.metrics.distances import DistanceTable, StartedTable
+    from metricate.parallel import thread_budget
+
+    lock = threading.Lock()
+    running = [0]
+    most = {"before": 0, "after": 0}
+    phase = ["before"]
+    callers: set[int] = set()
+    fill = DistanceTable._fill
+
+    def counted(self, X, block, parent):
+        with lock:
+            running[0] += 1
+            most[phase[0]] = max(most[phase[0]], running[0])
+            callers.add(threading.get_ident())
+        time.sleep(0.02)
+        try:
+            fill(self, X, block, parent)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(DistanceTable, "_fill", counted)
+    X, _ = blobs(4_000, d=3, k=4)  # eight blocks
+    with thread_budget(3):
+        started = StartedTable(X)
+        time.sleep(0.03)  # the caller's other work
+        with lock:
+            phase[0] = "after"
+        table = started.result()
+    assert most["before"] == 2  # the budget less the caller's thread
+    assert most["after"] <= 3  # the caller joins them
+    assert threading.get_ident() in callers  # and computed blocks itself
+    assert np.array_equal(table.values, DistanceTable(X).values)
+
+
+def test_a_started_tables_error_reaches_the_caller(monkeypatch):
+    from metricate.metrics.distances import DistanceTable, StartedTable
+    from metricate.parallel import thread_budget
+
+    def broken(self, X, block, parent):
+        raise MemoryError("no room for block")
+
+    monkeypatch.setattr(DistanceTable, "_fill", broken)
+    X, _ = blobs(1_300)
+    with thread_budget(2), pytest.raises(MemoryError, match="no room for block"):
+        StartedTable(X).result()
+
+
+def test_distances_started_early_give_the_same_values_as_computed_when_scored():
+    from metricate.parallel import thread_budget
+
+    X, y = blobs(1_200, d=5, k=6)
+    rng = np.random.default_rng(3)
+    labellings = [y, np.where(y == 1, 2, y), rng.permutation(y)]
+    with thread_budget(2):
+        early = PointSet(X)
+        early.start_distances()
+        assert early._started is not None
+        first = early.evaluate_many(labellings)
+        assert early._started is None and isinstance(early._pairs, RankedPairs)
+    for a, b in zip(first, PointSet(X).evaluate_many(labellings), strict=True):
+        same_values(a, b)
+
+
+@pytest.mark.parametrize(
+    ("case", "kwargs", "threads", "exclude"),
+    [
+        ("one thread", {}, 1, None),
+        ("scored once", {"single_use": True}, 2, None),
+        ("above large_n", {"large_n": 1_000}, 2, None),
+        ("no pair index wanted", {}, 2, PAIR_BASED),
+        ("over the budget", {"memory_budget": 10**6}, 2, None),
+    ],
+)
+def test_distances_are_not_started_where_they_would_not_be_used(case, kwargs, threads, exclude):
+    from metricate.parallel import thread_budget
+
+    X, y = blobs(1_200, d=5, k=6)
+    with thread_budget(threads):
+        points = PointSet(X, **kwargs)
+        points.start_distances(exclude=exclude)
+        assert points._started is None, case
+
+
+def test_a_subset_does_not_start_distances_of_its_own():
+    from metricate.parallel import thread_budget
+
+    X, _ = blobs(1_200, d=5, k=6)
+    with thread_budget(2):
+        subset = PointSet(X).subset(np.arange(1_100))
+        subset.start_distances()
+    assert subset._started is None and subset.root._started is None

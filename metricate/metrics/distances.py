@@ -250,7 +250,10 @@ class DistanceTable:
     place afterwards (``spend``), after which it no longer answers position queries.
     """
 
-    def __init__(self, X: np.ndarray, extends: DistanceTable | None = None) -> None:
+    def __init__(
+        self, X: np.ndarray, extends: DistanceTable | None = None, fill: bool = True
+    ) -> None:
+        """``fill``: compute the distances now (else ``StartedTable`` computes them)."""
         n = X.shape[0]
         self.n = n
         self.layout = PairLayout(n)
@@ -264,7 +267,8 @@ class DistanceTable:
         # are copied, only the pairs with a new point are computed.
         parent = extends if extends is not None and not extends.spent and extends.n <= n else None
         # Block 0 first: the rectangles shrink down the table, so threads stay busy.
-        parallel_map(lambda block: self._fill(X, block, parent), range(self.layout.n_blocks))
+        if fill:
+            parallel_map(lambda block: self._fill(X, block, parent), range(self.layout.n_blocks))
 
     def _fill(self, X: np.ndarray, block: int, parent: DistanceTable | None) -> None:
         layout = self.layout
@@ -342,6 +346,59 @@ class DistanceTable:
         self.spent = True
         self.tiles = []
         return self.values
+
+
+class StartedTable:
+    """A ``DistanceTable`` computed while the caller does other work (a training run
+    builds its label variants meanwhile): its blocks are computed on one thread fewer
+    than the budget, the caller's thread keeping the last, and ``result`` computes the
+    blocks still waiting on the caller's thread too, then returns the whole table. The
+    threads take the blocks in order, each one at a time: the same distances, bit for
+    bit, as a table computed at once."""
+
+    def __init__(self, X: np.ndarray) -> None:
+        self.X = X
+        self.table = DistanceTable(X, fill=False)
+        self._blocks = iter(range(self.table.layout.n_blocks))
+        self._lock = threading.Lock()
+        self._stopped = False
+        self._errors: list[BaseException] = []
+        self._threads = [
+            threading.Thread(target=self._compute, args=(True,), daemon=True)
+            for _ in range(max(1, thread_count() - 1))
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _next(self) -> int | None:
+        with self._lock:
+            return None if self._stopped else next(self._blocks, None)
+
+    def _compute(self, background: bool = False) -> None:
+        try:
+            while (block := self._next()) is not None:
+                self.table._fill(self.X, block, None)
+        except BaseException as error:
+            self.stop()
+            if not background:
+                raise
+            self._errors.append(error)
+
+    def stop(self) -> None:
+        """Let the threads end after the blocks they are computing."""
+        with self._lock:
+            self._stopped = True
+
+    def result(self) -> DistanceTable:
+        """The table, once every block is computed (with the caller's thread's help)."""
+        try:
+            self._compute()
+        finally:
+            for thread in self._threads:
+                thread.join()
+        if self._errors:
+            raise self._errors[0]
+        return self.table
 
 
 class ExtendedTable:

@@ -89,12 +89,16 @@ class RankedPairs:
         extends: DistanceTable | None = None,
         room: int | None = None,
         extra: int = 0,
+        table: DistanceTable | None = None,
     ) -> None:
         """``room``: bytes it may hold at its peak; ``extra``: what the passes'
-        accumulators take of it (not held while ranking)."""
+        accumulators take of it (not held while ranking); ``table``: X's distances,
+        when computed already (then ``extends`` is None)."""
         self.X = X
         self.n = X.shape[0]
-        self.table: DistanceTable | None = DistanceTable(X, extends=extends)
+        if table is None:
+            table = DistanceTable(X, extends=extends)
+        self.table: DistanceTable | None = table
         self.columns: DistanceTable | ComputedColumns = self.table
         self._ranks: PairRanks | None = None
         self._counts = False  # the batch being scored asks for the concordance counts

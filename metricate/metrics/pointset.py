@@ -30,7 +30,7 @@ from metricate.defaults import DEFAULT_LARGE_N, DEFAULT_MEMORY_BUDGET, DEFAULT_S
 from metricate.errors import InsufficientClustersError, InvalidOptionError
 from metricate.memory import resident_bytes, trim
 from metricate.metrics.context import Partition, Points, Undefined
-from metricate.metrics.distances import DistanceTable
+from metricate.metrics.distances import BLOCK, DistanceTable, StartedTable
 from metricate.metrics.pairing import (
     CONCORDANCE,
     OncePairs,
@@ -56,7 +56,7 @@ from metricate.metrics.registry import (
 )
 from metricate.metrics.result import EvaluationResult, MetricValue
 from metricate.metrics.sampling import stratified_sample
-from metricate.parallel import parallel_map
+from metricate.parallel import parallel_map, thread_count
 
 # Which pair quantities beyond the reductions each index needs.
 _NEEDS = {"Gamma": CONCORDANCE, "G-plus": CONCORDANCE, "Tau": CONCORDANCE}
@@ -158,6 +158,7 @@ class PointSet:
         self._sample_set: PointSet | None = None
         self.pair_memory = pair_memory
         self._extends = extends
+        self._started: StartedTable | None = None  # see ``start_distances``
 
     @property
     def n(self) -> int:
@@ -202,11 +203,35 @@ class PointSet:
         child._points = None
         child._sample_set = None
         child._extends = None
+        child._started = None
         return child
+
+    def start_distances(self, exclude: Iterable[str] | None = None) -> None:
+        """Start computing the pair distances while the caller prepares the labellings
+        to score (``evaluate_many`` then takes them): on one thread fewer than the
+        budget, so the caller's thread keeps one. Only where they will be used as
+        computed: a set scored many times, of at least two blocks and at most
+        ``large_n`` points, whose distances and ranks fit the budget, when some index
+        not in ``exclude`` needs pairs and the budget has two threads or more."""
+        excluded = check_metric_names(exclude)
+        wanted = any(m.needs_pairs for m in INTERNAL_METRICS if m.name not in excluded)
+        if not wanted or self._rows is not None or self._pairs is not None or self._started:
+            return
+        n = self.n
+        if self.single_use or self._extends is not None or not BLOCK < n <= self.large_n:
+            return
+        room = int(self.memory_budget * PLANNED_SHARE) - resident_bytes()
+        if thread_count() < 2 or RankedPairs.bytes_needed(n) > room:
+            return
+        self._started = StartedTable(self._X)
 
     def release(self) -> None:
         """Drop the shared pair distances (they are recomputed if needed again)."""
-        self.root._pairs = None
+        root = self.root
+        if root._started is not None:
+            root._started.stop()
+            root._started = None
+        root._pairs = None
         if self.root._sample_set is not None:
             self.root._sample_set.release()
 
@@ -380,6 +405,10 @@ class PointSet:
         """The kept source if any, else the fastest that fits the memory budget."""
         if isinstance(self._pairs, RankedPairs):
             return self._pairs
+        early = None  # the distances ``start_distances`` computed
+        if self._started is not None:
+            early = self._started.result()
+            self._started = None
         n = self.n
         # The batch's accumulators: sums per (cluster, point), and a few per point.
         extra = sum(8 * lab.k * lab.n + 32 * lab.n for lab in labellings) + _MARGIN
@@ -402,13 +431,17 @@ class PointSet:
             room = self.pair_memory
             fits = needed(1) <= room
         else:
-            room = int(self.memory_budget * PLANNED_SHARE) - resident_bytes()
+            # The distances computed early are resident already, and counted in needed.
+            held = 0 if early is None else early.nbytes
+            room = int(self.memory_budget * PLANNED_SHARE) - resident_bytes() + held
             fits = needed(None, extra) <= room
         if not fits:
             kind = StreamedPairs
+        if kind is not RankedPairs or parent is not None:
+            early = None  # let them go
         source: PairSource
         if kind is RankedPairs:
-            source = RankedPairs(self._X, parent, room, extra)
+            source = RankedPairs(self._X, parent, room, extra, table=early)
         elif kind is OncePairs:
             source = OncePairs(self._X, parent, whole=whole)
         else:

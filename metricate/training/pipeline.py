@@ -97,15 +97,18 @@ def _process(
     ]
     not_produced: list[str] = []
     identity = file_identity(clustering.content_hash, clustering.X, clustering.labels)
+    points = PointSet(
+        clustering.points,
+        large_n=options.large_n,
+        memory_budget=options.memory_budget,
+        seed=pair_sample_seed(plan.random_seed, identity),
+    )
+    # The original's distances are computed while its variants are built.
+    points.start_distances(exclude=options.exclude)
     variants = _degrade(clustering, stages[0], not_produced, timing)
     scorer = VersionScorer(
         clustering=clustering,
-        points=PointSet(
-            clustering.points,
-            large_n=options.large_n,
-            memory_budget=options.memory_budget,
-            seed=pair_sample_seed(plan.random_seed, identity),
-        ),
+        points=points,
         base={"clustering_name": clustering_name(path), "topic": options.topic_for(path)},
         exclude=options.exclude,
         force_all=options.force_all,
