@@ -15,11 +15,11 @@
   times slower than its AVX2 one: its partition step stores with ``vcompresspd`` to
   memory, which Zen 4 runs as microcode (a known numpy / x86-simd-sort issue; Zen 5
   fixed it). Measured on a Zen 4 EPYC: 69 against 10.5 ns a value for 16M float64, and
-  a 10,000-point ``generate`` 35.6 against 27.2 s. There numpy's AVX-512 code paths
-  are turned off (``NPY_DISABLE_CPU_FEATURES``) unless that variable is set already
-  (set it empty to keep them). AVX-512 runs at half width on Zen 4: the AVX2 paths of
-  the other operations are as fast. Only the last bits of numpy's exp and log may
-  differ between the two paths.
+  a 10,000-point ``generate`` 30.1-33.1 against 24.2-26.0 s. There numpy's AVX-512
+  code paths are turned off (``NPY_DISABLE_CPU_FEATURES``) unless that variable is set
+  already (set it empty to keep them). AVX-512 runs at half width on Zen 4: the AVX2
+  paths of the other operations are as fast. Only the last bits of numpy's exp and
+  log may differ between the two paths.
 
 This module imports nothing heavy: `metricate --help` stays fast.
 """

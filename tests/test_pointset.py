@@ -420,7 +420,9 @@ def test_a_started_table_keeps_a_thread_of_the_budget_for_the_caller(monkeypatch
     X, _ = blobs(4_000, d=3, k=4)  # eight blocks
     with thread_budget(3):
         started = StartedTable(X)
-        time.sleep(0.03)  # the caller's other work
+        waited = time.monotonic()
+        while most["before"] < 2 and time.monotonic() - waited < 10:  # the caller's work
+            time.sleep(0.005)
         with lock:
             phase[0] = "after"
         table = started.result()

@@ -105,7 +105,11 @@ def _process(
     )
     # The original's distances are computed while its variants are built.
     points.start_distances(exclude=options.exclude)
-    variants = _degrade(clustering, stages[0], not_produced, timing)
+    try:
+        variants = _degrade(clustering, stages[0], not_produced, timing)
+    except BaseException:
+        points.release()  # no batch will take them
+        raise
     scorer = VersionScorer(
         clustering=clustering,
         points=points,
