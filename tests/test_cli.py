@@ -16,6 +16,20 @@ from shared.process import AVX512_TARGETS, numpy_settings, slow_compress_store
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def run_python(
+    probe: str, *options: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run ``probe`` in a fresh interpreter from the project's root."""
+    return subprocess.run(
+        [sys.executable, *options, "-c", probe],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
+
+
 def test_every_listed_command_loads_under_its_name_with_matching_help():
     for name, (_, short) in COMMANDS.items():
         command = cli.get_command(click.Context(cli), name)
@@ -35,9 +49,7 @@ def test_help_lists_the_commands_without_loading_the_library():
         " if m in sys.modules)\n"
         "print('loaded:', heavy, file=sys.stderr)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60
-    )
+    done = run_python(probe)
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip() == "loaded: []"
     for name in COMMANDS:
@@ -78,14 +90,7 @@ def test_a_local_generate_never_loads_celery_redis_or_the_analysis_libraries(tmp
         "print('exit:', code, 'loaded:', service, file=sys.stderr)\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "METRICATE_BROKER_URL"}
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
+    done = run_python(probe, env=env, timeout=120)
     assert done.stderr.strip().splitlines()[-1] == "exit: 0 loaded: []", done.stderr
     assert (tmp_path / "t.parquet").exists()
 
@@ -96,9 +101,7 @@ def test_the_command_asks_for_no_huge_pages_unless_told_to(setting, expected):
     if setting is not None:
         env["NUMPY_MADVISE_HUGEPAGE"] = setting
     probe = "import producer.cli, numpy\nprint(numpy._core.multiarray._get_madvise_hugepage())"
-    done = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, env=env
-    )
+    done = run_python(probe, env=env)
     assert done.stdout.strip() == expected, done.stderr
 
 
@@ -162,14 +165,7 @@ def test_numpy_runs_its_avx512_code_unless_the_processor_is_zen4(package, settin
         "avx512 = any(f == 'X86_V4' or f.startswith('AVX512') for f in on)\n"
         "print(avx512, repr(os.environ.get('NPY_DISABLE_CPU_FEATURES')))"
     )
-    done = subprocess.run(
-        [sys.executable, "-W", "error::ImportWarning", "-c", probe],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    done = run_python(probe, "-W", "error::ImportWarning", env=env)
     assert done.returncode == 0 and not done.stderr, done.stderr
     avx512, variable = done.stdout.split(maxsplit=1)
     has_avx512 = "avx512f" in Path("/proc/cpuinfo").read_text().split()
@@ -183,9 +179,7 @@ def test_numpy_runs_its_avx512_code_unless_the_processor_is_zen4(package, settin
 def test_the_command_and_the_workers_switch_threads_every_millisecond(package):
     # Python's default is 5 ms; see shared/process.py for why 1 ms.
     probe = f"import sys, {package}\nprint(sys.getswitchinterval())"
-    done = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60
-    )
+    done = run_python(probe)
     assert float(done.stdout.strip()) == pytest.approx(0.001), done.stderr
 
 
@@ -199,8 +193,6 @@ def test_the_command_leaves_its_objects_to_the_system_at_exit():
         "sys.argv = ['metricate', 'list', 'metrics']\n"
         "main()\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60
-    )
+    done = run_python(probe)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "handlers ran True"
