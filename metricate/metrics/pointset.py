@@ -232,8 +232,8 @@ class PointSet:
             root._started.stop()
             root._started = None
         root._pairs = None
-        if self.root._sample_set is not None:
-            self.root._sample_set.release()
+        if root._sample_set is not None:
+            root._sample_set.release()
 
     def drop_ranks(self, keep_sorted: bool = False) -> None:
         """Keep the distances (to extend them), drop the ranks of the pairs; with
